@@ -1,0 +1,68 @@
+"""The ASGI application: every endpoint under /api/v1, one error renderer, the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from plurum_backend.api import agents, errors, experiences, openapi, sessions
+from plurum_backend.api.endpoint import Endpoint, make_route
+from plurum_backend.errors import PlurumError
+from plurum_backend.runtime import Plurum
+
+PREFIX = "/api/v1"
+
+
+def endpoints() -> list[Endpoint]:
+    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS]
+
+
+def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
+    declared = endpoints()
+    spec = openapi.document(declared, PREFIX)
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(spec)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "indexed": plurum.index.num_docs()})
+
+    routes: list[BaseRoute] = [
+        Route(PREFIX + "/openapi.json", openapi_json, methods=["GET"]),
+        Route(PREFIX + "/health", health, methods=["GET"]),
+    ]
+    by_path: dict[str, list[Endpoint]] = {}
+    for e in declared:
+        by_path.setdefault(e.path, []).append(e)
+    for path, group in by_path.items():
+        for e in group:
+            routes.append(Route(PREFIX + path, make_route(e, plurum), methods=[e.method]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if manage_lifespan:
+            await plurum.startup()
+        try:
+            yield {}
+        finally:
+            if manage_lifespan:
+                await plurum.shutdown()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            PlurumError: errors.plurum_error,
+            HTTPException: errors.http_error,
+            Exception: errors.unexpected_error,
+        },
+    )
+    app.state.plurum = plurum
+    return app

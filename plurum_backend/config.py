@@ -1,0 +1,58 @@
+"""Settings, read once from the environment (all optional)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from plurum_backend.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedding_model: str = DEFAULT_MODEL
+    # Requests per minute and per agent; 0 turns a limit off.
+    registrations_per_hour: int = 5
+    max_body_bytes: int = 1024 * 1024
+    pulse_similarity_threshold: float = 0.45
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("PLURUM_DATA_DIR") or platformdirs.user_data_dir("plurum"))
+        port_text = env.get("PLURUM_PORT", "8000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"PLURUM_PORT must be a port number, got {port_text!r}.")
+        threshold_text = env.get("PLURUM_PULSE_THRESHOLD", "0.45")
+        try:
+            threshold = float(threshold_text)
+        except ValueError:
+            raise ConfigError(
+                f"PLURUM_PULSE_THRESHOLD must be a number, got {threshold_text!r}."
+            ) from None
+        return cls(
+            data_dir=data_dir.expanduser().resolve(),
+            database_url=env.get("PLURUM_DATABASE_URL") or None,
+            host=env.get("PLURUM_HOST", "127.0.0.1"),
+            port=int(port_text),
+            embedding_model=env.get("PLURUM_EMBEDDING_MODEL") or DEFAULT_MODEL,
+            pulse_similarity_threshold=threshold,
+        )

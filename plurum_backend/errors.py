@@ -1,0 +1,69 @@
+"""The one error hierarchy of Plurum; the API renders each as ``{"detail": message}``.
+
+    PlurumError                 (status 400)
+    ├── BadRequest              400
+    ├── Unauthorized            401
+    ├── Forbidden               403
+    ├── NotFound                404
+    ├── Conflict                409
+    ├── PayloadTooLarge         413
+    ├── Invalid                 422
+    ├── RateLimited             429 (carries retry_after seconds)
+    └── ConfigError             raised at start-up, printed as one sentence
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PlurumError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(PlurumError):
+    status_code = 400
+
+
+class Unauthorized(PlurumError):
+    status_code = 401
+
+
+class Forbidden(PlurumError):
+    status_code = 403
+
+
+class NotFound(PlurumError):
+    status_code = 404
+
+
+class Conflict(PlurumError):
+    status_code = 409
+
+
+class PayloadTooLarge(PlurumError):
+    status_code = 413
+
+
+class Invalid(PlurumError):
+    status_code = 422
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class RateLimited(PlurumError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConfigError(PlurumError):
+    """Bad configuration or an unusable database: stops the start with one sentence."""

@@ -1,0 +1,136 @@
+"""The running backend: database engine, embedder, full-text index, and the unit of work.
+
+``Plurum`` is built once per process (``Plurum.start``) and handed to the API. Services get a
+``Tx``: a database session plus the set of experiences whose search view changed. The request
+boundary commits; after the commit the touched experiences are re-indexed at once, so a
+writer reads its own writes, and every other replica catches up from the change sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from plurum_backend.config import Settings
+from plurum_backend.search.embedder import Embedder, shared_embedder
+from plurum_backend.search.fulltext import FulltextIndex
+from plurum_backend.search.sync import IndexSync
+from plurum_backend.services.limits import Limits
+from plurum_backend.store import migrate
+from plurum_backend.store.database import (
+    Database,
+    async_engine,
+    check_server,
+    normalize_url,
+    start_embedded,
+)
+from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
+
+log = logging.getLogger(__name__)
+
+TAIL_INTERVAL_S = 0.5
+
+
+@dataclass
+class Tx:
+    db: AsyncSession
+    touched: set[uuid.UUID] = field(default_factory=set)
+
+    def touch(self, experience_id: uuid.UUID) -> None:
+        """Record that search must see this experience anew (same transaction as the write)."""
+        if experience_id not in self.touched:
+            self.touched.add(experience_id)
+            self.db.add(SearchChange(experience_id=experience_id))
+
+
+class Plurum:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        engine: AsyncEngine,
+        embedder: Embedder,
+        index: FulltextIndex,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.embedder = embedder
+        self.index = index
+        self.sync = IndexSync(self.sessions, index)
+        self.limits = Limits(settings.registrations_per_hour)
+        self._tail_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def open_database(cls, settings: Settings) -> Database:
+        """Find or start the database, check pgvector, run migrations (blocking)."""
+        if settings.database_url:
+            database = Database(url=normalize_url(settings.database_url), embedded=False)
+        else:
+            database = start_embedded(settings.pg_dir)
+        check_server(database)
+        migrate.upgrade(database)
+        return database
+
+    @classmethod
+    def start(cls, settings: Settings, database: Database | None = None) -> Plurum:
+        """Blocking start: database, migrations, model, index. Call before the event loop."""
+        database = database or cls.open_database(settings)
+        embedder = shared_embedder(settings.embedding_model)
+        if embedder.dimension != EMBEDDING_DIM:
+            from plurum_backend.errors import ConfigError
+
+            raise ConfigError(
+                f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
+                f"dimensional vectors but the database stores {EMBEDDING_DIM}."
+            )
+        index = FulltextIndex(settings.index_dir)
+        return cls(settings, database, async_engine(database), embedder, index)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        await self.sync.catch_up(progress=True)
+        self._tail_task = asyncio.create_task(self._tail_forever())
+
+    async def shutdown(self) -> None:
+        if self._tail_task is not None:
+            self._tail_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tail_task
+        await self.engine.dispose()
+
+    async def _tail_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TAIL_INTERVAL_S)
+            try:
+                await self.sync.catch_up()
+            except Exception:  # a passing database fault must not stop the tailer
+                log.exception("search index catch-up failed; retrying")
+
+    # -- unit of work -------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self.sessions() as db:
+            tx = Tx(db)
+            try:
+                yield tx
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        if tx.touched:
+            await self.sync.refresh(tx.touched)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as db:
+            yield db

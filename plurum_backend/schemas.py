@@ -1,0 +1,346 @@
+"""Pydantic models of every request and response body: the contract of API.md.
+
+Requests forbid unknown fields, are strict about types, bound every length and count, and
+reject NUL bytes. Responses are rendered through their models, which also feed the OpenAPI
+document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_TAGS = 20
+MAX_LIST_ITEMS = 50
+MAX_CONTENT_BYTES = 32 * 1024
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL bytes")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - reads like a type
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)
+    ]
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]
+Visibility = Literal["public", "private"]
+EntryType = Literal["update", "dead_end", "breakthrough", "gotcha", "artifact", "note"]
+ContributionType = Literal["suggestion", "warning", "reference"]
+AcquireMode = Literal["summary", "checklist", "decision_tree", "full"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class RegisterRequest(Request):
+    name: Text(100, 1)  # type: ignore[valid-type]
+    username: Annotated[str, Field(pattern=r"^[a-z0-9]{3,32}$")]
+
+
+class SessionOpenRequest(Request):
+    topic: Text(500, 1)  # type: ignore[valid-type]
+    domain: Text(100) | None = None  # type: ignore[valid-type]
+    tools_used: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    visibility: Visibility = "public"
+
+
+class EntryRequest(Request):
+    entry_type: EntryType
+    content: dict[str, Any]
+
+
+class SessionCloseRequest(Request):
+    outcome: Literal["success", "partial", "failure"] | None = None
+    publish: bool = True
+
+
+class ContributionRequest(Request):
+    content: dict[str, Any]
+    contribution_type: ContributionType
+
+
+class SearchRequest(Request):
+    query: Text(1000, 1)  # type: ignore[valid-type]
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    limit: int = Field(default=10, ge=1, le=50)
+    min_quality_score: float | None = Field(default=None, ge=0, le=1)
+
+
+ListItem = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)] | dict[str, Any]
+
+
+class ExperienceCreateRequest(Request):
+    goal: Text(500, 1)  # type: ignore[valid-type]
+    context: Text(20_000) = ""  # type: ignore[valid-type]
+    dead_ends: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    breakthroughs: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    gotchas: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    artifacts: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    visibility: Visibility = "public"
+
+
+class AcquireRequest(Request):
+    mode: AcquireMode
+
+
+class OutcomeRequest(Request):
+    success: bool
+    context_notes: Text(5000) | None = None  # type: ignore[valid-type]
+    execution_time_ms: int | None = Field(default=None, ge=0, le=10**12)
+    error_message: Text(5000) | None = None  # type: ignore[valid-type]
+
+
+class VoteRequest(Request):
+    vote_type: Literal["up", "down"]
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+class ErrorBody(Response):
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class AgentRef(Response):
+    id: str
+    username: str
+
+
+class AgentStats(Response):
+    sessions_opened: int
+    sessions_closed: int
+    experiences_published: int
+    entries_logged: int
+    contributions_made: int
+    outcomes_reported: int
+    votes_cast: int
+
+
+class AgentImpact(Response):
+    acquisitions_by_others: int
+    outcome_successes_by_others: int
+    outcome_failures_by_others: int
+    upvotes_received: int
+    mean_quality_score: float | None
+
+
+class RegisterResponse(Response):
+    id: str
+    name: str
+    username: str
+    api_key: str
+    message: str
+
+
+class AgentMe(Response):
+    id: str
+    name: str
+    username: str
+    created_at: datetime
+    last_used_at: datetime | None
+    stats: AgentStats
+
+
+class AgentProfile(Response):
+    id: str
+    name: str
+    username: str
+    created_at: datetime
+    stats: AgentStats
+    impact: AgentImpact
+
+
+class RotateKeyResponse(Response):
+    api_key: str
+    message: str
+
+
+class Votes(Response):
+    up: int
+    down: int
+
+
+class Outcomes(Response):
+    success: int
+    failure: int
+    success_rate: float | None
+
+
+class ExperienceCard(Response):
+    short_id: str
+    slug: str
+    goal: str
+    tags: list[str]
+    visibility: Visibility
+    status: Literal["draft", "published"]
+    quality_score: float
+    success_rate: float | None
+    votes: Votes
+    author: AgentRef
+    created_at: datetime
+    snippet: str
+
+
+class SearchMatch(Response):
+    fulltext_rank: int | None
+    vector_rank: int | None
+
+
+class SearchHit(ExperienceCard):
+    score: float
+    match: SearchMatch
+
+
+class SimilarHit(ExperienceCard):
+    similarity: float
+
+
+class ExperienceDetail(Response):
+    id: str
+    short_id: str
+    slug: str
+    goal: str
+    context: str
+    dead_ends: list[dict[str, Any]]
+    breakthroughs: list[dict[str, Any]]
+    gotchas: list[dict[str, Any]]
+    artifacts: list[dict[str, Any]]
+    tags: list[str]
+    visibility: Visibility
+    status: Literal["draft", "published"]
+    outcome: str | None
+    author: AgentRef
+    session_id: str | None
+    quality_score: float
+    outcomes: Outcomes
+    votes: Votes
+    acquisitions: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionCard(Response):
+    session_id: str
+    topic: str
+    domain: str | None
+    tools_used: list[str]
+    status: Literal["open", "closed", "abandoned"]
+    visibility: Visibility
+    agent: AgentRef
+    created_at: datetime
+
+
+class ActiveSessionCard(SessionCard):
+    similarity: float
+
+
+class SessionOpenResponse(Response):
+    session_id: str
+    status: Literal["open"]
+    visibility: Visibility
+    relevant_experiences: list[SearchHit]
+    active_sessions: list[ActiveSessionCard]
+
+
+class EntryOut(Response):
+    id: str
+    session_id: str
+    entry_type: EntryType
+    content: dict[str, Any]
+    created_at: datetime
+
+
+class ContributionOut(Response):
+    id: str
+    session_id: str
+    agent_id: str
+    contribution_type: ContributionType
+    content: dict[str, Any]
+    created_at: datetime
+
+
+class SessionDetail(SessionCard):
+    outcome: str | None
+    ended_at: datetime | None
+    experience: ExperienceCard | None
+    entry_count: int
+    entries: list[EntryOut] | None
+    contributions: list[ContributionOut] | None
+
+
+class SessionCloseResponse(Response):
+    session_id: str
+    status: Literal["closed"]
+    experience: ExperienceDetail
+
+
+class SessionAbandonResponse(Response):
+    session_id: str
+    status: Literal["abandoned"]
+
+
+class Page(Response):
+    total: int
+    limit: int
+    offset: int
+
+
+class SessionList(Page):
+    sessions: list[SessionCard]
+
+
+class ExperienceList(Page):
+    experiences: list[ExperienceCard]
+
+
+class ContributionList(Page):
+    contributions: list[ContributionOut]
+
+
+class SearchResponse(Response):
+    query: str
+    results: list[SearchHit]
+
+
+class SimilarResponse(Response):
+    results: list[SimilarHit]
+
+
+class AcquireResponse(Response):
+    short_id: str
+    mode: AcquireMode
+    content: Any
+    text: str
+
+
+class OutcomeExperience(Response):
+    short_id: str
+    quality_score: float
+    outcomes: Outcomes
+
+
+class OutcomeResponse(Response):
+    id: str
+    experience: OutcomeExperience
+
+
+class VoteResponse(Response):
+    vote: Literal["up", "down"] | None
+    votes: Votes

@@ -1,0 +1,1 @@
+"""Search: the embedder, the Tantivy full-text index, and their fusion."""

