@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend.store.models import Agent, Experience, Outcome, Vote
@@ -123,7 +124,7 @@ async def counted_outcomes(
     latest = (
         select(Outcome.success)
         .where(Outcome.experience_id == experience_id, Outcome.agent_id != author)
-        .distinct(Outcome.agent_id)
+        .ext(distinct_on(Outcome.agent_id))
         .order_by(Outcome.agent_id, Outcome.created_at.desc(), Outcome.id.desc())
         .subquery()
     )
