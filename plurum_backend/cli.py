@@ -60,11 +60,11 @@ def reindex(args: argparse.Namespace) -> None:
 
     async def run() -> int:
         try:
-            return await plurum.sync.rebuild(progress=True)
+            return int(await plurum.sync.rebuild(progress=True))
         finally:
             await plurum.engine.dispose()
 
-    count = asyncio.run(run())
+    count: int = asyncio.run(run())
     print(f"Reindexed {count} experiences into {settings.index_dir}.")
 
 

@@ -1,15 +1,15 @@
 """The one error hierarchy of Plurum; the API renders each as ``{"detail": message}``.
 
-    PlurumError                 (status 400)
-    ├── BadRequest              400
-    ├── Unauthorized            401
-    ├── Forbidden               403
-    ├── NotFound                404
-    ├── Conflict                409
-    ├── PayloadTooLarge         413
-    ├── Invalid                 422
-    ├── RateLimited             429 (carries retry_after seconds)
-    └── ConfigError             raised at start-up, printed as one sentence
+PlurumError                 (status 400)
+├── BadRequest              400
+├── Unauthorized            401
+├── Forbidden               403
+├── NotFound                404
+├── Conflict                409
+├── PayloadTooLarge         413
+├── Invalid                 422
+├── RateLimited             429 (carries retry_after seconds)
+└── ConfigError             raised at start-up, printed as one sentence
 """
 
 from __future__ import annotations

@@ -139,9 +139,24 @@ def summarize(counts: Mapping[str, int]) -> tuple[Redaction, ...]:
 # --------------------------------------------------------------------------
 
 _NULLISH = frozenset(
-    {"none", "null", "nil", "undefined", "true", "false", "redacted", "[redacted]",
-     "[filtered]", "[hidden]", "[masked]", "<redacted>", "<hidden>", "hidden",
-     "masked", "filtered"}
+    {
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+        "redacted",
+        "[redacted]",
+        "[filtered]",
+        "[hidden]",
+        "[masked]",
+        "<redacted>",
+        "<hidden>",
+        "hidden",
+        "masked",
+        "filtered",
+    }
 )
 _X_RUN = re.compile(r"[xX]{3,}")
 _SHELL_REF = re.compile(r"\$(?:[A-Za-z_{(]|$)")
@@ -161,12 +176,25 @@ def _is_placeholder(value: str) -> bool:
     return v.lower() in _NULLISH or _X_RUN.fullmatch(v) is not None
 
 
-_CALL = re.compile(r"[A-Za-z_$][\w$.]*[(\[]")
+_CALL = re.compile(r"[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*)*[(\[]")
 _DOTTED = re.compile(r"[a-z_][A-Za-z_]*(?:\.[A-Za-z_]\w*)+")
 _WORDY = re.compile(r"[a-z_][A-Za-z_]*")
 _TYPE_WORDS = frozenset(
-    {"str", "string", "String", "bytes", "SecretStr", "SecretBytes", "Secret", "int",
-     "bool", "Any", "Optional", "text", "Text"}
+    {
+        "str",
+        "string",
+        "String",
+        "bytes",
+        "SecretStr",
+        "SecretBytes",
+        "Secret",
+        "int",
+        "bool",
+        "Any",
+        "Optional",
+        "text",
+        "Text",
+    }
 )
 
 _SENSITIVE_KEY = re.compile(
@@ -220,7 +248,7 @@ def _colon_context_ok(s: str, key_start: int) -> bool:
 
 Match = re.Match[str]
 # A strategy returns (replacement for the whole match, kind), or None to keep it.
-Strategy = Callable[[Match], "tuple[str, str] | None"]
+Strategy = Callable[[Match], tuple[str, str] | None]
 
 
 def _splice(m: Match, group: str, replacement: str) -> str:
@@ -282,44 +310,79 @@ def _quoted_value(m: Match) -> tuple[str, str | None]:
     return "uq", m.group("uq")
 
 
-def _is_code(m: Match, value: str, colon: bool) -> bool:
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_MAX_KEY = 80
+
+
+@dataclass(frozen=True)
+class _Key:
+    start: int  # where the key name begins
+    name: str
+    quote: str  # the quote before the key: "", '"', "'" or '\\"'
+
+
+def _find_key(m: Match) -> _Key | None:
+    """The whole key whose name ends with the matched ``word``, scanning backwards."""
+    s = m.string
+    end = m.end("word")
+    i = m.start("word")
+    limit = max(0, i - _MAX_KEY)
+    while i > limit and s[i - 1] in _KEY_CHARS:
+        i -= 1
+    if i == limit and i > 0 and s[i - 1] in _KEY_CHARS:
+        return None  # absurdly long "key": part of some blob
+    name = s[i:end]
+    if not (name[0].isalpha() or name[0] == "_"):
+        return None  # "--password=x" is the command-line rule's; ".5token" is nothing
+    quote = ""
+    if i > 0 and s[i - 1] in "\"'":
+        quote = s[i - 1]
+        if i > 1 and s[i - 2] == "\\":
+            quote = "\\" + quote
+    return _Key(i, name, quote)
+
+
+def _is_code(m: Match, key: _Key, value: str, colon: bool) -> bool:
     """Whether an unquoted ``value`` is an expression rather than a literal."""
     s = m.string
-    key_start = m.start("key")
-    if key_start > 0 and s[key_start - 1] in "?&":
+    if key.start > 0 and s[key.start - 1] in "?&":
         return False  # URL query string
-    if _CALL.match(value):
-        return True
-    if _DOTTED.fullmatch(value):
-        return True
+    if _CALL.match(value) or _DOTTED.fullmatch(value):
+        return True  # get_token(), os.environ[...], self.password
     after = _next_char(s, m.end())
     word = _WORDY.fullmatch(value) is not None
     if colon:
         if value.rstrip("!?") in _TYPE_WORDS or (word and after == "="):
             return True  # annotation: "password: str", "token: Secret = ..."
-        return word and after in (",", ")", "}", "]")
-    sep = m.group("sep")
-    spaced = sep != "=" or s[m.start("sep") - 1] in " \t" or s[m.end("sep")] in " \t"
+        return word and after in (",", ")", "}", "]")  # {password: pw}
+    sep_start, sep_end = m.span("sep")
+    spaced = m.group("sep") != "=" or s[sep_start - 1] in " \t" or s[sep_end] in " \t"
     if spaced:
-        return word
-    bare_key = m.group("key").strip("\"'\\").lower()
-    return word and (after in (",", ")") or value.lower() == bare_key)
+        return word  # password = db_password
+    # KEY=value without spaces: literal (env, logfmt) unless it is a keyword argument
+    return word and (after in (",", ")") or value.lower() == key.name.lower())
 
 
 def _keyed(m: Match) -> tuple[str, str] | None:
     """``key <sep> value``: redact the value unless it is a placeholder or code."""
-    kind = _key_kind(m.group("key"))
-    if kind is None:  # pragma: no cover - the pattern only matches sensitive keys
+    key = _find_key(m)
+    if key is None:
+        return None
+    closing = m.group("kq")
+    if closing is not None and closing != key.quote:
+        return None
+    kind = _key_kind(key.name)
+    if kind is None:  # pragma: no cover - the word alternatives are all sensitive
         return None
     group, value = _quoted_value(m)
     if value is None or _is_placeholder(value):
         return None
     colon = m.group("colon") is not None
     if group == "uq":
-        key_quoted = m.group("kq") is not None
-        if colon and not key_quoted and not _colon_context_ok(m.string, m.start("kq_or_key")):
+        context = key.start - len(key.quote)
+        if colon and closing is None and not _colon_context_ok(m.string, context):
             return None
-        if _is_code(m, value.split()[0], colon):
+        if _is_code(m, key, value.split()[0], colon):
             return None
         if kind != "password" and value.replace(".", "", 1).isdigit():
             return None
@@ -352,8 +415,20 @@ def _xml_element(m: Match) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------
 # Patterns
 # --------------------------------------------------------------------------
+# Every pattern begins with a literal (or a small set of letters) so that the
+# regex engine can skip ahead quickly; "starts a word" checks are lookbehinds
+# placed *after* that literal.
 
-# A sensitive key name ends right here (case-insensitive lookbehinds).
+# The last word of a sensitive key name.
+# (A case-sensitive first letter lets the regex engine skip ahead; the rest
+# ignores case.)
+_KEY_WORD = (
+    r"[AaPpSsTt](?i:(?<=p)ass(?:word|wd|phrase)"
+    r"|(?<=s)ecret(?:[_.-]?(?:access[_.-]?)?key)?"
+    r"|(?<=t)oken"
+    r"|(?<=a)(?:pi|ccess|ccount)[_.-]?key)"
+)
+# The same, as lookbehinds: "a sensitive key name ends right here".
 _KEY_END = (
     r"(?:(?<=password)|(?<=passwd)|(?<=passphrase)"
     r"|(?<=secret)|(?<=secret[_.-]key)|(?<=secretkey)"
@@ -361,6 +436,9 @@ _KEY_END = (
     r"|(?<=api[_.-]key)|(?<=apikey)|(?<=access[_.-]key)|(?<=accesskey)"
     r"|(?<=account[_.-]key)|(?<=accountkey))"
 )
+# Any of these (lower-cased) occurs in every text a key/value rule can match.
+_KEY_HINTS = ("pass", "secret", "token", "key")
+
 # A quoted value: "..." / '...' (optionally with a Python prefix) or \"...\".
 _QUOTED = (
     r"(?P<sp>[rRbBuUfF]{0,2})"
@@ -368,38 +446,43 @@ _QUOTED = (
     r"|'(?P<sq>[^'\\\n]*+(?:\\.[^'\\\n]*+)*+)'"
     r"|\\\"(?P<eq>[^\"\\\n]*+(?:\\[^\"\n][^\"\\\n]*+)*+)\\\")"
 )
+# An unquoted value ends at whitespace, a quote or ; & , ) } ]
 _UNQUOTED_CHAR = r"[^\s\"'`;&,)}\]]"
 
+# key = value, key: value, "key": "value", key := value, key => value.
+# The match starts at the last word of the key; _find_key scans back for the rest.
 _KEYED = (
-    r"(?P<kq_or_key>(?<![\w.\\-])(?P<kq>\\?[\"'])?)"
-    r"(?P<key>[A-Za-z_][\w.-]{0,80}+)" + _KEY_END + r"(?(kq)(?P=kq))"
+    r"(?P<word>" + _KEY_WORD + r")(?P<kq>\\?[\"'])?"
     r"[ \t]*(?P<sep>(?P<colon>:)(?![:=/])|:=|=>|=(?![=~>]))[ \t]*"
     r"(?:" + _QUOTED + r"|(?P<uq>" + _UNQUOTED_CHAR + r"++"
     # after a colon (YAML) the value runs to the end of the line or a comment
     r"(?(colon)(?:[ \t]++[^\s\"'`;&,)}\]#]" + _UNQUOTED_CHAR + r"*+)*+)))"
 )
 
+# --password value, --password=value, -Dspring.datasource.password=value
 _CLI_FLAG = (
-    r"(?<![\w.-])(?P<key>--?[A-Za-z][\w.-]{0,80}+)" + _KEY_END
-    + r"(?:=|[ \t]++)"
+    r"-(?<![\w.-]-)(?P<key>-?[A-Za-z][\w.-]{0,80}+)" + _KEY_END + r"(?:=|[ \t]++)"
     r"(?:" + _QUOTED + r"|(?P<uq>[^\s\"'`;&|]++))"
 )
 
+# <password>value</password>
 _XML_ELEMENT = (
-    r"<(?P<key>[A-Za-z_][\w.:-]{0,80}+)" + _KEY_END
-    + r">(?P<secret>[^<\n]{1,1024}+)</(?P=key)>"
+    r"<(?P<key>[A-Za-z_][\w.:-]{0,80}+)" + _KEY_END + r">(?P<secret>[^<\n]{1,1024}+)</(?P=key)>"
 )
 
 
 @dataclass(frozen=True)
 class _Rule:
-    kind: str  # the kind it reports; "by key" rules derive it from the key name
+    kind: str  # the kind it reports ("a|b" when it depends on the match)
     pattern: re.Pattern[str]
     apply: Strategy
+    hints: tuple[str, ...]  # skip the rule unless one occurs in the lower-cased text
 
 
-def _rule(kind: str, pattern: str, apply: Strategy, flags: int = 0) -> _Rule:
-    return _Rule(kind, re.compile(pattern, flags), apply)
+def _rule(
+    kind: str, hints: tuple[str, ...], pattern: str, apply: Strategy, flags: int = 0
+) -> _Rule:
+    return _Rule(kind, re.compile(pattern, flags), apply, hints)
 
 
 _I = re.IGNORECASE
@@ -408,104 +491,151 @@ _BY_KEY = "password|secret|token|api_key"
 _RULES: tuple[_Rule, ...] = (
     _rule(
         "private_key",
+        ("private key",),
         r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]{0,65536}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-        # cut-off output: header lines and base64 lines, up to the first other line
-        r"|(?:(?:\r?\n|\\r?\\n)[ \t]*(?:[A-Za-z0-9+/=]++|[A-Za-z-]++:[^\r\n\\]*+))*+)",
+        # the body runs to the next "-----", which must start the END line ...
+        r"(?:[^-]*+(?:-(?!----)[^-]*+)*+-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        # ... or, in cut-off output, header and base64 lines up to the first other line
+        r"|(?:(?:\r?\n|\\r?\\n)[ \t]*(?:[A-Za-z-]++:[^\r\n\\]*+|[A-Za-z0-9+/=]++))*+)",
         _whole("private_key"),
     ),
     _rule(
         "jwt",
-        r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}+\.eyJ[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]*+",
+        ("eyj",),
+        r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{5,}+\.eyJ[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]*+",
         _whole("jwt"),
     ),
-    _rule("anthropic_key", r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}+", _whole("anthropic_key")),
+    _rule(
+        "anthropic_key",
+        ("sk-ant-",),
+        r"sk-ant-(?<![\w-]sk-ant-)[A-Za-z0-9_-]{20,}+",
+        _whole("anthropic_key"),
+    ),
     _rule(
         "openai_key",
-        r"(?<![\w-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}+"
+        ("sk-",),
+        r"sk-(?<![\w-]sk-)(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}+"
         r"|[A-Za-z0-9]{32,}+(?![\w-]))",
         _whole("openai_key"),
     ),
-    _rule("plurum_key", r"(?<![\w-])plrm_(?:live|test)_[A-Za-z0-9]{16,}+", _whole("plurum_key")),
+    _rule(
+        "plurum_key",
+        ("plrm_",),
+        r"plrm_(?<![\w-]plrm_)(?:live|test)_[A-Za-z0-9]{16,}+",
+        _whole("plurum_key"),
+    ),
     _rule(
         "github_token",
-        r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{36,}+|github_pat_[A-Za-z0-9_]{22,}+)",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"g(?<![\w-]g)(?:h[pousr]_[A-Za-z0-9]{36,}+|ithub_pat_[A-Za-z0-9_]{22,}+)",
         _whole("github_token"),
     ),
     _rule(
         "gitlab_token",
-        r"(?<![\w-])gl(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,}+(?:\.[A-Za-z0-9]{2}\.[A-Za-z0-9_-]++)?",
+        ("glpat-", "gldt-", "glrt-", "glptt-"),
+        r"gl(?<![\w-]gl)(?:pat|dt|rt|ptt)-[A-Za-z0-9_-]{20,}+"
+        r"(?:\.[A-Za-z0-9]{2}\.[A-Za-z0-9_-]++)?",
         _whole("gitlab_token"),
     ),
     _rule(
         "slack_webhook",
+        ("hooks.slack.com",),
         r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]++",
         _whole("slack_webhook"),
     ),
     _rule(
         "slack_token",
-        r"(?<![\w-])(?:xox[abeprs]-(?=[A-Za-z0-9-]{0,40}\d)[A-Za-z0-9-]{10,}+"
-        r"|xapp-\d-[A-Za-z0-9-]{10,}+)",
+        ("xox", "xapp-"),
+        r"x(?<![\w-]x)(?:ox[abeprs]-(?=[A-Za-z0-9-]{0,40}\d)[A-Za-z0-9-]{10,}+"
+        r"|app-\d-[A-Za-z0-9-]{10,}+)",
         _whole("slack_token"),
     ),
-    _rule("stripe_key", r"(?<![\w-])[sr]k_(?:live|test)_[A-Za-z0-9]{16,}+", _whole("stripe_key")),
+    _rule(
+        "stripe_key",
+        ("k_live_", "k_test_"),
+        r"[sr]k_(?<![\w-][sr]k_)(?:live|test)_[A-Za-z0-9]{16,}+",
+        _whole("stripe_key"),
+    ),
     _rule(
         "google_api_key",
-        r"(?<![\w-])AIza[A-Za-z0-9_-]{35}(?![\w-])",
+        ("aiza",),
+        r"AIza(?<![\w-]AIza)[A-Za-z0-9_-]{35}(?![\w-])",
         _whole("google_api_key"),
     ),
     _rule(
         "aws_access_key",
-        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        ("akia", "asia", "abia", "acca"),
+        r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])",
         _whole("aws_access_key"),
     ),
     _rule(
         "aws_secret_key",
-        r"(?<![\w-])(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key|secret[_.-]?access[_.-]?key)"
+        ("secret",),
+        r"[AaSs](?i:(?<=a)ws[_.-]?secret[_.-]?(?:access[_.-]?)?key|(?<=s)ecret[_.-]?access[_.-]?key)"
         r"\\?[\"']?[ \t]*(?:[:=]|=>)?[ \t]*\\?[\"']?"
         r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
         _group("aws_secret_key"),
     ),
     _rule(
-        "aws_secret_key",
-        r"(?<=\[REDACTED:aws_access_key\])[ \t,;:|\"'=]{1,8}"
+        "aws_secret_key",  # right after an access key id, as in credentials.csv
+        ("[redacted:aws_access_key]",),
+        r"\[REDACTED:aws_access_key\][ \t,;:|\"'=]{1,8}"
         r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
         _group("aws_secret_key", _mixed_case),
     ),
     _rule(
         "url_password",
-        r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{0,20}+://[^\s:/@'\"<>]{0,256}+:"
-        r"(?P<secret>[^\s@/'\"<>]{1,256}+)@",
+        ("://",),
+        r"://(?<=[A-Za-z0-9]://)[^\s:/@'\"<>]{0,256}+:(?P<secret>[^\s@/'\"<>]{1,256}+)@",
         _group("url_password"),
     ),
     _rule(
-        "bearer_token",  # or basic_auth, by scheme
-        r"(?<![\w-])(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[ \t]*"
-        r"(?:(?P<scheme>bearer|token|basic|bot)[ \t]+)?(?P<secret>[A-Za-z0-9._~+/=-]{8,}+)",
+        "bearer_token|basic_auth",
+        ("authorization",),
+        r"[Aa](?i:uthorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[ \t]*"
+        r"(?:(?P<scheme>(?i:bearer|token|basic|bot))[ \t]+)?"
+        r"(?P<secret>[A-Za-z0-9._~+/=-]{8,}+)",
         _authorization,
-        _I,
     ),
     _rule(
         "bearer_token",
-        r"(?<![\w-])[Bb]earer[ \t]+(?P<secret>[A-Za-z0-9._~+/-]{20,}+=*)",
+        ("bearer",),
+        r"[Bb]earer(?<![\w-][Bb]earer)[ \t]+(?P<secret>[A-Za-z0-9._~+/-]{20,}+=*)",
         _group("bearer_token", _has_digit),
     ),
     _rule(
-        "password",
-        r"(?<![\w-])(?:-u|--user)(?:[ \t]+|=)(?P<q>[\"']?)[^\s:\"'$]{1,256}+:"
+        "password",  # curl -u user:password
+        ("-u",),
+        r"-(?<![\w-]-)(?:u|-user)(?:[ \t]+|=)(?P<q>[\"']?)[^\s:\"'$]{1,256}+:"
         r"(?P<secret>[^\s\"']{1,256}+)(?P=q)",
         _group("password", _not_numeric),
     ),
-    _rule(_BY_KEY, _XML_ELEMENT, _xml_element, _I),
-    _rule(_BY_KEY, _CLI_FLAG, _cli_flag, _I),
-    _rule(_BY_KEY, _KEYED, _keyed, _I),
+    _rule(_BY_KEY, _KEY_HINTS, _XML_ELEMENT, _xml_element, _I),
+    _rule(_BY_KEY, _KEY_HINTS, _CLI_FLAG, _cli_flag, _I),
+    _rule(_BY_KEY, _KEY_HINTS, _KEYED, _keyed),
 )
 
 KINDS: tuple[str, ...] = (
-    "private_key", "jwt", "anthropic_key", "openai_key", "plurum_key", "github_token",
-    "gitlab_token", "slack_webhook", "slack_token", "stripe_key", "google_api_key",
-    "aws_access_key", "aws_secret_key", "url_password", "basic_auth", "bearer_token",
-    "password", "secret", "token", "api_key",
+    "private_key",
+    "jwt",
+    "anthropic_key",
+    "openai_key",
+    "plurum_key",
+    "github_token",
+    "gitlab_token",
+    "slack_webhook",
+    "slack_token",
+    "stripe_key",
+    "google_api_key",
+    "aws_access_key",
+    "aws_secret_key",
+    "url_password",
+    "basic_auth",
+    "bearer_token",
+    "password",
+    "secret",
+    "token",
+    "api_key",
 )
 
 
@@ -529,8 +659,16 @@ def _run(rule: _Rule, text: str, counts: dict[str, int]) -> str:
 def redact_text(text: str) -> tuple[str, dict[str, int]]:
     """``text`` with every credential replaced, and how many of each kind."""
     counts: dict[str, int] = {}
+    lowered: str | None = None
     for rule in _RULES:
+        if lowered is None:
+            lowered = text.lower()
+        if not any(hint in lowered for hint in rule.hints):
+            continue
+        before = sum(counts.values())
         text = _run(rule, text, counts)
+        if sum(counts.values()) != before:
+            lowered = None
     return text, counts
 
 

@@ -22,17 +22,17 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from plurum_backend.app import create_app  # noqa: E402
-from plurum_backend.config import Settings  # noqa: E402
-from plurum_backend.runtime import Plurum  # noqa: E402
-from plurum_backend.store import migrate  # noqa: E402
-from plurum_backend.store.database import (  # noqa: E402
+from plurum_backend.app import create_app
+from plurum_backend.config import Settings
+from plurum_backend.runtime import Plurum
+from plurum_backend.store import migrate
+from plurum_backend.store.database import (
     Database,
     check_server,
     start_embedded,
     stop_embedded,
 )
-from plurum_backend.store.models import Base  # noqa: E402
+from plurum_backend.store.models import Base
 
 BASE = "http://testserver/api/v1"
 
@@ -65,9 +65,7 @@ MakePlurum = Callable[..., Awaitable[Plurum]]
 
 
 @pytest.fixture
-async def make_plurum(
-    database: Database, tmp_path: Path
-) -> AsyncIterator[MakePlurum]:
+async def make_plurum(database: Database, tmp_path: Path) -> AsyncIterator[MakePlurum]:
     """Build more runtimes on the same database (replicas); each gets its own index dir."""
     started: list[Plurum] = []
 

@@ -55,7 +55,9 @@ async def test_me_requires_a_valid_key(client: httpx.AsyncClient) -> None:
         assert r.json()["detail"]
 
 
-async def test_rotate_key_invalidates_old_key(client: httpx.AsyncClient, register: Register) -> None:
+async def test_rotate_key_invalidates_old_key(
+    client: httpx.AsyncClient, register: Register
+) -> None:
     agent = await register()
     r = await client.post("/agents/me/rotate-key", headers=agent.headers)
     assert r.status_code == 200
@@ -72,8 +74,13 @@ async def test_profile_and_unknown_agent(client: httpx.AsyncClient, register: Re
     assert r.status_code == 200
     body = r.json()
     assert set(body["stats"]) == {
-        "sessions_opened", "sessions_closed", "experiences_published", "entries_logged",
-        "contributions_made", "outcomes_reported", "votes_cast",
+        "sessions_opened",
+        "sessions_closed",
+        "experiences_published",
+        "entries_logged",
+        "contributions_made",
+        "outcomes_reported",
+        "votes_cast",
     }
     assert "api_key" not in body and "key_hash" not in body
     r = await client.get("/agents/00000000-0000-0000-0000-000000000000/profile")

@@ -17,8 +17,12 @@ ENTRIES = [
 
 
 async def open_session(client: httpx.AsyncClient, agent: Agent, **extra: object) -> str:
-    body = {"topic": "Deploy FastAPI to AWS ECS with Docker", "domain": "deployment",
-            "tools_used": ["Docker", "aws-cli", "docker"], **extra}
+    body = {
+        "topic": "Deploy FastAPI to AWS ECS with Docker",
+        "domain": "deployment",
+        "tools_used": ["Docker", "aws-cli", "docker"],
+        **extra,
+    }
     r = await client.post("/sessions", json=body, headers=agent.headers)
     assert r.status_code == 201, r.text
     return str(r.json()["session_id"])
@@ -26,8 +30,9 @@ async def open_session(client: httpx.AsyncClient, agent: Agent, **extra: object)
 
 async def test_open_session_shape(client: httpx.AsyncClient, register: Register) -> None:
     agent = await register()
-    r = await client.post("/sessions", json={"topic": "Fix flaky pytest fixtures"},
-                          headers=agent.headers)
+    r = await client.post(
+        "/sessions", json={"topic": "Fix flaky pytest fixtures"}, headers=agent.headers
+    )
     assert r.status_code == 201
     body = r.json()
     uuid.UUID(body["session_id"])
@@ -38,9 +43,16 @@ async def test_open_session_shape(client: httpx.AsyncClient, register: Register)
 async def test_open_session_errors(client: httpx.AsyncClient, register: Register) -> None:
     agent = await register()
     assert (await client.post("/sessions", json={"topic": "x"})).status_code == 401
-    for body in ({}, {"topic": ""}, {"topic": "x" * 501}, {"topic": "x", "visibility": "secret"},
-                 {"topic": "x", "tools_used": ["t"] * 21}, {"topic": "x", "tools_used": "docker"},
-                 {"topic": "x\u0000y"}, {"topic": 12}):
+    for body in (
+        {},
+        {"topic": ""},
+        {"topic": "x" * 501},
+        {"topic": "x", "visibility": "secret"},
+        {"topic": "x", "tools_used": ["t"] * 21},
+        {"topic": "x", "tools_used": "docker"},
+        {"topic": "x\u0000y"},
+        {"topic": 12},
+    ):
         r = await client.post("/sessions", json=body, headers=agent.headers)
         assert r.status_code == 422, body
         assert isinstance(r.json()["detail"], str)
@@ -52,14 +64,18 @@ async def test_lifecycle_close_assembles_experience(
     agent = await register()
     sid = await open_session(client, agent)
     for entry_type, content in ENTRIES:
-        r = await client.post(f"/sessions/{sid}/entries", headers=agent.headers,
-                              json={"entry_type": entry_type, "content": content})
+        r = await client.post(
+            f"/sessions/{sid}/entries",
+            headers=agent.headers,
+            json={"entry_type": entry_type, "content": content},
+        )
         assert r.status_code == 201, r.text
         entry = r.json()
         assert entry["entry_type"] == entry_type and entry["session_id"] == sid
         assert set(entry) == {"id", "session_id", "entry_type", "content", "created_at"}
-    r = await client.post(f"/sessions/{sid}/close", headers=agent.headers,
-                          json={"outcome": "success"})
+    r = await client.post(
+        f"/sessions/{sid}/close", headers=agent.headers, json={"outcome": "success"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["session_id"] == sid and body["status"] == "closed"
@@ -79,8 +95,11 @@ async def test_lifecycle_close_assembles_experience(
     assert len(exp["short_id"]) == 8 and exp["slug"] == "deploy-fastapi-to-aws-ecs-with-docker"
     # closing twice, logging after close, abandoning after close
     assert (await client.post(f"/sessions/{sid}/close", headers=agent.headers)).status_code == 409
-    r = await client.post(f"/sessions/{sid}/entries", headers=agent.headers,
-                          json={"entry_type": "note", "content": {"description": "late"}})
+    r = await client.post(
+        f"/sessions/{sid}/entries",
+        headers=agent.headers,
+        json={"entry_type": "note", "content": {"description": "late"}},
+    )
     assert r.status_code == 409
     assert (await client.post(f"/sessions/{sid}/abandon", headers=agent.headers)).status_code == 409
     detail = (await client.get(f"/sessions/{sid}", headers=agent.headers)).json()
@@ -98,8 +117,11 @@ async def test_close_without_entries_is_409(client: httpx.AsyncClient, register:
 async def test_abandon_makes_no_experience(client: httpx.AsyncClient, register: Register) -> None:
     agent = await register()
     sid = await open_session(client, agent)
-    await client.post(f"/sessions/{sid}/entries", headers=agent.headers,
-                      json={"entry_type": "note", "content": {"description": "n"}})
+    await client.post(
+        f"/sessions/{sid}/entries",
+        headers=agent.headers,
+        json={"entry_type": "note", "content": {"description": "n"}},
+    )
     r = await client.post(f"/sessions/{sid}/abandon", headers=agent.headers)
     assert r.status_code == 200 and r.json() == {"session_id": sid, "status": "abandoned"}
     assert (await client.get("/experiences")).json()["total"] == 0
@@ -109,8 +131,11 @@ async def test_abandon_makes_no_experience(client: httpx.AsyncClient, register: 
 async def test_close_as_draft_then_publish(client: httpx.AsyncClient, register: Register) -> None:
     agent, other = await register(), await register()
     sid = await open_session(client, agent)
-    await client.post(f"/sessions/{sid}/entries", headers=agent.headers,
-                      json={"entry_type": "breakthrough", "content": {"description": "b"}})
+    await client.post(
+        f"/sessions/{sid}/entries",
+        headers=agent.headers,
+        json={"entry_type": "breakthrough", "content": {"description": "b"}},
+    )
     r = await client.post(f"/sessions/{sid}/close", headers=agent.headers, json={"publish": False})
     exp = r.json()["experience"]
     assert exp["status"] == "draft"
@@ -145,19 +170,23 @@ async def test_entry_validation_and_aliases(client: httpx.AsyncClient, register:
         assert r.status_code == 422, body
     aliases = {
         "dead_end": ({"what": "w", "why": "y"}, {"description": "w", "reason": "y"}),
-        "breakthrough": ({"insight": "i", "detail": "d", "importance": "high"},
-                         {"description": "i", "impact": "d"}),
+        "breakthrough": (
+            {"insight": "i", "detail": "d", "importance": "high"},
+            {"description": "i", "impact": "d"},
+        ),
         "gotcha": ({"warning": "careful", "context": "c"}, {"description": "careful"}),
         "note": ({"text": "t"}, {"description": "t"}),
     }
     for entry_type, (given, expected) in aliases.items():
-        r = await client.post(url, json={"entry_type": entry_type, "content": given},
-                              headers=agent.headers)
+        r = await client.post(
+            url, json={"entry_type": entry_type, "content": given}, headers=agent.headers
+        )
         assert r.status_code == 201, r.text
         content = r.json()["content"]
         assert content.items() >= {**given, **expected}.items()
-    r = await client.post(url, json={"entry_type": "artifact", "content": {"content": "a: 1"}},
-                          headers=agent.headers)
+    r = await client.post(
+        url, json={"entry_type": "artifact", "content": {"content": "a: 1"}}, headers=agent.headers
+    )
     assert r.status_code == 201
 
 
@@ -210,8 +239,11 @@ async def test_contributions(client: httpx.AsyncClient, register: Register) -> N
     assert c["agent_id"] == helper.id and c["contribution_type"] == "suggestion"
     own = await client.post(f"/sessions/{sid}/contribute", json=body, headers=owner.headers)
     assert own.status_code == 400
-    bad = await client.post(f"/sessions/{sid}/contribute", headers=helper.headers,
-                            json={"content": {"x": 1}, "contribution_type": "praise"})
+    bad = await client.post(
+        f"/sessions/{sid}/contribute",
+        headers=helper.headers,
+        json={"content": {"x": 1}, "contribution_type": "praise"},
+    )
     assert bad.status_code == 422
     listed = await client.get(f"/sessions/{sid}/contributions", headers=owner.headers)
     assert listed.status_code == 200 and listed.json()["total"] == 1
@@ -229,16 +261,26 @@ async def test_open_session_returns_relevant_and_active(
     client: httpx.AsyncClient, register: Register
 ) -> None:
     a, b = await register(), await register()
-    r = await client.post("/experiences", headers=a.headers, json={
-        "goal": "Deploy a Dockerized FastAPI service to AWS ECS Fargate",
-        "breakthroughs": ["Use multi-stage Docker builds"], "tags": ["docker", "aws"]})
+    r = await client.post(
+        "/experiences",
+        headers=a.headers,
+        json={
+            "goal": "Deploy a Dockerized FastAPI service to AWS ECS Fargate",
+            "breakthroughs": ["Use multi-stage Docker builds"],
+            "tags": ["docker", "aws"],
+        },
+    )
     assert r.status_code == 201
     await open_session(client, a)
-    r = await client.post("/sessions", headers=b.headers,
-                          json={"topic": "Deploying FastAPI on ECS using Docker containers"})
+    r = await client.post(
+        "/sessions",
+        headers=b.headers,
+        json={"topic": "Deploying FastAPI on ECS using Docker containers"},
+    )
     body = r.json()
     assert [e["goal"] for e in body["relevant_experiences"]][:1] == [
-        "Deploy a Dockerized FastAPI service to AWS ECS Fargate"]
+        "Deploy a Dockerized FastAPI service to AWS ECS Fargate"
+    ]
     hit = body["relevant_experiences"][0]
     assert set(hit["match"]) == {"fulltext_rank", "vector_rank"}
     assert [s["agent"]["username"] for s in body["active_sessions"]] == [a.username]

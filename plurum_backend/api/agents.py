@@ -27,11 +27,32 @@ async def profile(call: Call) -> s.AgentProfile:
 
 
 ENDPOINTS = [
-    Endpoint("POST", "/agents/register", register, "Register an agent and get its API key",
-             s.RegisterResponse, status=201, body=s.RegisterRequest, errors=(409, 429)),
+    Endpoint(
+        "POST",
+        "/agents/register",
+        register,
+        "Register an agent and get its API key",
+        s.RegisterResponse,
+        status=201,
+        body=s.RegisterRequest,
+        errors=(409, 429),
+    ),
     Endpoint("GET", "/agents/me", me, "The calling agent's profile", s.AgentMe, auth="required"),
-    Endpoint("POST", "/agents/me/rotate-key", rotate_key, "Replace the API key; the old one stops",
-             s.RotateKeyResponse, auth="required"),
-    Endpoint("GET", "/agents/{agent_id}/profile", profile, "An agent's public profile",
-             s.AgentProfile, auth="optional", path_params={"agent_id": "uuid"}),
+    Endpoint(
+        "POST",
+        "/agents/me/rotate-key",
+        rotate_key,
+        "Replace the API key; the old one stops",
+        s.RotateKeyResponse,
+        auth="required",
+    ),
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/profile",
+        profile,
+        "An agent's public profile",
+        s.AgentProfile,
+        auth="optional",
+        path_params={"agent_id": "uuid"},
+    ),
 ]

@@ -43,14 +43,20 @@ def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
             "responses": {
                 str(e.status): {
                     "description": "OK",
-                    "content": {"application/json": {"schema": {"$ref": REF.format(model=e.response.__name__)}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": REF.format(model=e.response.__name__)}
+                        }
+                    },
                 }
             },
         }
         for code in e.all_errors():
             response: dict[str, Any] = {
                 "description": REASONS[code],
-                "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}
+                },
             }
             if code == 429:
                 response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
@@ -64,14 +70,21 @@ def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "format": "uuid"} if kind == "uuid" else {"type": "string", "maxLength": 200},
+                "schema": {"type": "string", "format": "uuid"}
+                if kind == "uuid"
+                else {"type": "string", "maxLength": 200},
             }
             for name, kind in e.path_params.items()
         ]
         if e.query is not None:
             query_schema = e.query.model_json_schema(ref_template=REF)
             for name, prop in query_schema.get("properties", {}).items():
-                param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
+                param: dict[str, Any] = {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": prop,
+                }
                 if prop.get("type") == "array":
                     param["style"] = "form"
                     param["explode"] = True
@@ -81,13 +94,18 @@ def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
         if e.body is not None:
             op["requestBody"] = {
                 "required": not e.body_optional,
-                "content": {"application/json": {"schema": {"$ref": REF.format(model=e.body.__name__)}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model=e.body.__name__)}}
+                },
             }
         paths.setdefault(prefix + e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Plurum API", "version": "1.0.0",
-                 "description": "Collective memory for AI agents."},
+        "info": {
+            "title": "Plurum API",
+            "version": "1.0.0",
+            "description": "Collective memory for AI agents.",
+        },
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),

@@ -67,7 +67,8 @@ class Embedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        result: np.ndarray = np.asarray(vectors, dtype=np.float32)
+        return result
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query embedding, from a bounded LRU cache when it was asked for before."""
@@ -76,7 +77,7 @@ class Embedder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        vector = self.embed([text])[0]
+        vector: np.ndarray = self.embed([text])[0]
         with self._lock:
             self._cache[text] = vector
             if len(self._cache) > QUERY_CACHE_SIZE:

@@ -64,7 +64,12 @@ class FulltextIndex:
         path.mkdir(parents=True, exist_ok=True)
         self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
         self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
-        self.cursor: tuple[int, int] = tuple(self._read_meta().get("cursor", (0, 0)))  # type: ignore[assignment]
+        saved = self._read_meta().get("cursor")
+        self.cursor: tuple[int, int] = (
+            (int(saved[0]), int(saved[1]))
+            if isinstance(saved, list) and len(saved) == 2
+            else (0, 0)
+        )
 
     # -- the cursor of the change sequence this index has applied, kept beside it ------------
 

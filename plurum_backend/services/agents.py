@@ -47,14 +47,19 @@ async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
     if await store.username_taken(tx.db, body.username):
         raise Conflict(f"The username {body.username!r} is already taken.")
     api_key = new_api_key()
-    agent = Agent(id=uuid.uuid4(), name=body.name, username=body.username, key_hash=hash_key(api_key))
+    agent = Agent(
+        id=uuid.uuid4(), name=body.name, username=body.username, key_hash=hash_key(api_key)
+    )
     tx.db.add(agent)
     try:
         await tx.db.flush()
     except IntegrityError:
         raise Conflict(f"The username {body.username!r} is already taken.") from None
     return s.RegisterResponse(
-        id=str(agent.id), name=agent.name, username=agent.username, api_key=api_key,
+        id=str(agent.id),
+        name=agent.name,
+        username=agent.username,
+        api_key=api_key,
         message=KEY_MESSAGE,
     )
 
@@ -94,7 +99,9 @@ async def me(db: AsyncSession, agent: Agent) -> s.AgentMe:
     )
 
 
-async def profile(db: AsyncSession, agent_id: uuid.UUID, viewer: uuid.UUID | None) -> s.AgentProfile:
+async def profile(
+    db: AsyncSession, agent_id: uuid.UUID, viewer: uuid.UUID | None
+) -> s.AgentProfile:
     agent = await store.by_id(db, agent_id)
     if agent is None:
         raise NotFound("Agent not found")
@@ -106,5 +113,5 @@ async def profile(db: AsyncSession, agent_id: uuid.UUID, viewer: uuid.UUID | Non
         username=agent.username,
         created_at=agent.created_at,
         stats=s.AgentStats(**stats),
-        impact=s.AgentImpact(**impact),  # type: ignore[arg-type]
+        impact=s.AgentImpact(**impact),
     )

@@ -42,7 +42,9 @@ def checklist(detail: ExperienceDetail) -> tuple[dict[str, list[str]], str]:
     watch = []
     for g in detail.gotchas:
         fix = g.get("workaround")
-        watch.append(f"{_desc(g)} (workaround: {fix})" if isinstance(fix, str) and fix else _desc(g))
+        watch.append(
+            f"{_desc(g)} (workaround: {fix})" if isinstance(fix, str) and fix else _desc(g)
+        )
     content = {"do": do, "dont": dont, "watch": watch}
     lines = [f"# {detail.goal}"]
     for title, items in (("Do", do), ("Don't", dont), ("Watch", watch)):
@@ -89,7 +91,9 @@ def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
             lines += ["", f"## {title}"]
             for item in items:
                 extra = [f"{k}: {v}" for k, v in item.items() if k != "description" and v]
-                lines.append(f"- {_desc(item)}" + (f" ({'; '.join(map(str, extra))})" if extra else ""))
+                lines.append(
+                    f"- {_desc(item)}" + (f" ({'; '.join(map(str, extra))})" if extra else "")
+                )
     for artifact in detail.artifacts:
         lang = artifact.get("language", "") if isinstance(artifact.get("language"), str) else ""
         label = artifact.get("filename") or artifact.get("description") or "artifact"

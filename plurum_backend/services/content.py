@@ -51,7 +51,9 @@ def normalize_entry(entry_type: str, content: dict[str, Any]) -> dict[str, Any]:
         if canonical not in result and alias in result:
             result[canonical] = result[alias]
     if entry_type == "artifact":
-        if not any(isinstance(result.get(k), str) and result[k].strip() for k in ("code", "content")):
+        if not any(
+            isinstance(result.get(k), str) and result[k].strip() for k in ("code", "content")
+        ):
             raise Invalid("An artifact entry needs a non-empty 'code' or 'content' string.")
     else:
         description = result.get("description")

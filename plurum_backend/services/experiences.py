@@ -94,7 +94,9 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
     return exp
 
 
-async def create(plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest) -> s.ExperienceDetail:
+async def create(
+    plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest
+) -> s.ExperienceDetail:
     draft = Draft(
         agent_id=agent.id,
         goal=body.goal.strip(),
@@ -172,13 +174,11 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     await tx.db.refresh(exp)
     detail = render.experience_detail(exp, username)
     content, text = compression.compress(detail, mode)
-    return s.AcquireResponse(short_id=exp.short_id, mode=mode, content=content, text=text)  # type: ignore[arg-type]
+    return s.AcquireResponse(short_id=exp.short_id, mode=mode, content=content, text=text)
 
 
 async def _rescore(tx: Tx, exp: Experience) -> None:
-    exp.success_count, exp.failure_count = await store.counted_outcomes(
-        tx.db, exp.id, exp.agent_id
-    )
+    exp.success_count, exp.failure_count = await store.counted_outcomes(tx.db, exp.id, exp.agent_id)
     exp.up_votes, exp.down_votes = await store.vote_counts(tx.db, exp.id)
     exp.quality_score = scoring.quality_score(
         exp.success_count, exp.failure_count, exp.up_votes, exp.down_votes
@@ -229,4 +229,4 @@ async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteR
         result = vote_type
     await tx.db.flush()
     await _rescore(tx, exp)
-    return s.VoteResponse(vote=result, votes=render.votes(exp))  # type: ignore[arg-type]
+    return s.VoteResponse(vote=result, votes=render.votes(exp))

@@ -83,8 +83,8 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         gotchas=list(exp.gotchas),
         artifacts=list(exp.artifacts),
         tags=list(exp.tags),
-        visibility=exp.visibility,  # type: ignore[arg-type]
-        status=exp.status,  # type: ignore[arg-type]
+        visibility=exp.visibility,
+        status=exp.status,
         outcome=exp.outcome,
         author=s.AgentRef(id=str(exp.agent_id), username=username),
         session_id=str(exp.session_id) if exp.session_id else None,
@@ -118,7 +118,7 @@ def entry_out(entry: Entry) -> s.EntryOut:
     return s.EntryOut(
         id=str(entry.id),
         session_id=str(entry.session_id),
-        entry_type=entry.entry_type,  # type: ignore[arg-type]
+        entry_type=entry.entry_type,
         content=entry.content,
         created_at=entry.created_at,
     )
@@ -129,7 +129,7 @@ def contribution_out(c: Contribution) -> s.ContributionOut:
         id=str(c.id),
         session_id=str(c.session_id),
         agent_id=str(c.agent_id),
-        contribution_type=c.contribution_type,  # type: ignore[arg-type]
+        contribution_type=c.contribution_type,
         content=c.content,
         created_at=c.created_at,
     )

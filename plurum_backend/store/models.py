@@ -136,9 +136,7 @@ class Outcome(Base):
 class Vote(Base):
     __tablename__ = "votes"
 
-    experience_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("experiences.id"), primary_key=True
-    )
+    experience_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("experiences.id"), primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
     vote_type: Mapped[str] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -49,9 +49,7 @@ async def page(
 
 
 async def entries(db: AsyncSession, session_id: uuid.UUID) -> list[Entry]:
-    rows = await db.scalars(
-        select(Entry).where(Entry.session_id == session_id).order_by(Entry.seq)
-    )
+    rows = await db.scalars(select(Entry).where(Entry.session_id == session_id).order_by(Entry.seq))
     return list(rows)
 
 

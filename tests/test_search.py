@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import Agent, Register
+
+DOCS = [
+    (
+        "Fix ERR_OSSL_EVP_UNSUPPORTED when building webpack 4 on Node 17",
+        ["node", "webpack"],
+        "Set NODE_OPTIONS=--openssl-legacy-provider",
+    ),
+    (
+        "Deploy a FastAPI container to AWS ECS Fargate",
+        ["docker", "aws"],
+        "Use awsvpc networking and an ALB target group of type ip",
+    ),
+    (
+        "Speed up slow PostgreSQL queries with the right index",
+        ["postgresql"],
+        "EXPLAIN ANALYZE showed a sequential scan; a btree index fixed it",
+    ),
+]
+
+
+async def seed(client: httpx.AsyncClient, agent: Agent) -> list[str]:
+    ids = []
+    for goal, tags, insight in DOCS:
+        r = await client.post(
+            "/experiences",
+            headers=agent.headers,
+            json={"goal": goal, "tags": tags, "breakthroughs": [insight]},
+        )
+        ids.append(r.json()["short_id"])
+    return ids
+
+
+async def test_search_finds_by_words_and_by_meaning(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    ids = await seed(client, await register())
+    r = await client.post("/experiences/search", json={"query": "ERR_OSSL_EVP_UNSUPPORTED"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["query"] == "ERR_OSSL_EVP_UNSUPPORTED"
+    top = body["results"][0]
+    assert top["short_id"] == ids[0]
+    assert top["match"]["fulltext_rank"] == 1 and top["match"]["vector_rank"] is not None
+    assert top["score"] > 0
+    paraphrase = "my database lookups got really slow, how do I make them fast"
+    r = await client.post("/experiences/search", json={"query": paraphrase})
+    assert r.json()["results"][0]["short_id"] == ids[2]
+
+
+async def test_search_filters(client: httpx.AsyncClient, register: Register) -> None:
+    agent, reporter = await register(), await register()
+    ids = await seed(client, agent)
+    r = await client.post(
+        "/experiences/search",
+        json={"query": "deploy docker to AWS ECS", "tags": ["docker", "aws"], "limit": 10},
+    )
+    assert [h["short_id"] for h in r.json()["results"]] == [ids[1]]
+    r = await client.post("/experiences/search", json={"query": "deploy", "tags": ["DOCKER"]})
+    assert [h["short_id"] for h in r.json()["results"]] == [ids[1]]
+    await client.post(
+        f"/experiences/{ids[2]}/outcome", json={"success": True}, headers=reporter.headers
+    )
+    r = await client.post(
+        "/experiences/search",
+        json={"query": "index postgres node docker", "min_quality_score": 0.1},
+    )
+    assert [h["short_id"] for h in r.json()["results"]] == [ids[2]]
+    r = await client.post("/experiences/search", json={"query": "anything", "limit": 1})
+    assert len(r.json()["results"]) == 1
+
+
+async def test_search_validation(client: httpx.AsyncClient) -> None:
+    for body in (
+        {},
+        {"query": ""},
+        {"query": "q", "limit": 0},
+        {"query": "q", "limit": 51},
+        {"query": "q", "min_quality_score": 1.5},
+        {"query": "q", "tags": "docker"},
+        {"query": "x" * 1001},
+        {"query": ["q"]},
+        {"query": "q", "limit": "10"},
+    ):
+        r = await client.post("/experiences/search", json=body)
+        assert r.status_code == 422, body
+    r = await client.post(
+        "/experiences/search", content=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+
+
+async def test_query_syntax_is_just_text(client: httpx.AsyncClient, register: Register) -> None:
+    await seed(client, await register())
+    for query in ('title:"x" AND (', "NOT OR AND", "*?~^", "a:b:c", "))))", "\\", "🙂"):
+        r = await client.post("/experiences/search", json={"query": query})
+        assert r.status_code == 200, query
