@@ -10,9 +10,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from plurum_backend.api import agents, errors, experiences, openapi, sessions
+from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions
 from plurum_backend.api.endpoint import Endpoint, make_route
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
@@ -21,7 +21,7 @@ PREFIX = "/api/v1"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS]
+    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
 
 
 def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
@@ -37,6 +37,7 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
     routes: list[BaseRoute] = [
         Route(PREFIX + "/openapi.json", openapi_json, methods=["GET"]),
         Route(PREFIX + "/health", health, methods=["GET"]),
+        WebSocketRoute(PREFIX + "/pulse/ws", pulse.pulse_websocket),
     ]
     by_path: dict[str, list[Endpoint]] = {}
     for e in declared:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plurum_backend.config import Settings
+from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
@@ -30,7 +31,9 @@ from plurum_backend.store.database import (
     normalize_url,
     start_embedded,
 )
+from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
+from plurum_backend.store.pulse import PendingEvent
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,12 @@ TAIL_INTERVAL_S = 0.5
 class Tx:
     db: AsyncSession
     touched: set[uuid.UUID] = field(default_factory=set)
+    events: list[PendingEvent] = field(default_factory=list)
+
+    def emit(self, event: PendingEvent) -> None:
+        """Queue a pulse event; it is written (and NOTIFYed) in this transaction, at the end."""
+        if event.recipients or event.public:
+            self.events.append(event)
 
     def touch(self, experience_id: uuid.UUID) -> None:
         """Record that search must see this experience anew (same transaction as the write)."""
@@ -66,6 +75,7 @@ class Plurum:
         self.index = index
         self.sync = IndexSync(self.sessions, index)
         self.limits = Limits(settings.registrations_per_hour)
+        self.hub = Hub(database, self.sessions)
         self._tail_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -99,8 +109,10 @@ class Plurum:
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
         self._tail_task = asyncio.create_task(self._tail_forever())
+        await self.hub.start()
 
     async def shutdown(self) -> None:
+        await self.hub.stop()
         if self._tail_task is not None:
             self._tail_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -123,6 +135,8 @@ class Plurum:
             tx = Tx(db)
             try:
                 yield tx
+                if tx.events:
+                    await pulse_store.write_events(db, tx.events)
                 await db.commit()
             except BaseException:
                 await db.rollback()

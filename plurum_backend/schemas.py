@@ -344,3 +344,52 @@ class OutcomeResponse(Response):
 class VoteResponse(Response):
     vote: Literal["up", "down"] | None
     votes: Votes
+
+
+# -- pulse ------------------------------------------------------------------------------------
+
+MAX_TOPICS = 20
+
+
+class MarkReadRequest(Request):
+    event_ids: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=1000)
+    mark_all: bool = False
+
+
+class SubscriptionsRequest(Request):
+    topics: list[Text(200, 1)] = Field(max_length=MAX_TOPICS)  # type: ignore[valid-type]
+
+
+class PulseEventOut(BaseModel):
+    """``type``, ``id`` (monotonic), ``at``, then the event's own fields."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    id: int
+    at: datetime
+
+
+class InboxResponse(Response):
+    events: list[PulseEventOut]
+    unread_count: int
+    cursor: int
+
+
+class MarkReadResponse(Response):
+    marked: int
+    unread_count: int
+
+
+class SubscriptionsResponse(Response):
+    topics: list[str]
+
+
+class ActiveSessions(Response):
+    count: int
+    sessions: list[SessionCard]
+
+
+class PulseStatus(Response):
+    connected_agents: int
+    active_sessions: ActiveSessions
+    recent_activity: list[PulseEventOut]

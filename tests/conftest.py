@@ -56,9 +56,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 def truncate_all(db: Database) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "pulse_counter")
     with psycopg.connect(db.url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        conn.execute("UPDATE pulse_counter SET last_id = 0")
 
 
 MakePlurum = Callable[..., Awaitable[Plurum]]

@@ -16,6 +16,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, NotFound, Unauthorized
 from plurum_backend.runtime import Tx
 from plurum_backend.store import agents as store
+from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.models import Agent
 
 KEY_PREFIX = "plrm_live_"
@@ -82,6 +83,7 @@ async def rotate_key(tx: Tx, agent: Agent) -> s.RotateKeyResponse:
     agent.key_created_at = datetime.now(UTC)
     tx.db.add(agent)
     await tx.db.flush()
+    await pulse_store.notify_key_rotated(tx.db, agent.id)
     return s.RotateKeyResponse(
         api_key=api_key, message="New API key created; the old key no longer works."
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from plurum_backend import schemas as s
 from plurum_backend.services.scoring import success_rate
-from plurum_backend.store.models import Contribution, Entry, Experience, Session
+from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
 
 SNIPPET_CHARS = 240
 
@@ -133,3 +135,8 @@ def contribution_out(c: Contribution) -> s.ContributionOut:
         content=c.content,
         created_at=c.created_at,
     )
+
+
+def frame(event: PulseEvent) -> dict[str, Any]:
+    """A pulse event as sent on the websocket and listed in the inbox."""
+    return {"type": event.type, "id": event.id, "at": event.created_at.isoformat(), **event.payload}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
-from plurum_backend.services import experiences, render
+from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.search import fuse, normalize_tags, retrieve
 from plurum_backend.store import experiences as experience_store
@@ -45,6 +45,7 @@ async def open_session(
     tx.db.add(session)
     await tx.db.flush()
     await tx.db.refresh(session)
+    await pulse.session_opened(plurum, tx, session, agent)
 
     fulltext, vector = await retrieve(
         plurum, tx.db, query=text, viewer=agent.id, tags=[], min_quality=None, depth=50
@@ -155,6 +156,7 @@ async def close(
     session.ended_at = datetime.now(UTC)
     session.experience_id = exp.id
     await tx.db.flush()
+    await pulse.session_closed(plurum, tx, session, agent, exp)
     return s.SessionCloseResponse(
         session_id=str(session.id),
         status="closed",
@@ -240,6 +242,7 @@ async def contribute(
     tx.db.add(contribution)
     await tx.db.flush()
     await tx.db.refresh(contribution)
+    pulse.contribution_received(tx, session, contribution, agent)
     return render.contribution_out(contribution)
 
 

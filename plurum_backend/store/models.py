@@ -166,3 +166,32 @@ class SearchChange(Base):
         BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
     )
     experience_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
+class PulseEvent(Base):
+    """One event in one agent's inbox, or (recipient NULL) a public activity row."""
+
+    __tablename__ = "pulse_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PulseSubscription(Base):
+    __tablename__ = "pulse_subscriptions"
+
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    topic: Mapped[str] = mapped_column(Text, primary_key=True)
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PulseCounter(Base):
+    __tablename__ = "pulse_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
