@@ -38,7 +38,7 @@ def _start(settings: Settings):  # type: ignore[no-untyped-def]
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from plurum_backend.app import PREFIX, create_app
+    from plurum_backend.app import PREFIX, create_app, server_config
 
     settings = Settings.from_env()
     host = args.host or settings.host
@@ -51,7 +51,7 @@ def serve(args: argparse.Namespace) -> None:
         f"({plurum.database.display()})",
         flush=True,
     )
-    uvicorn.run(create_app(plurum), host=host, port=port, log_level=args.log_level)
+    uvicorn.Server(server_config(create_app(plurum), host, port, args.log_level)).run()
 
 
 def reindex(args: argparse.Namespace) -> None:

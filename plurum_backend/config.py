@@ -24,6 +24,7 @@ class Settings:
     registrations_per_hour: int = 5
     max_body_bytes: int = 1024 * 1024
     pulse_similarity_threshold: float = 0.45
+    pulse_auth_timeout_s: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

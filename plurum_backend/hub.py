@@ -95,6 +95,9 @@ class Hub:
     def connected_agents(self) -> int:
         return sum(1 for conns in self._connections.values() if conns)
 
+    def connections_of(self, agent_id: uuid.UUID) -> list[Connection]:
+        return list(self._connections.get(agent_id, ()))
+
     def register(self, conn: Connection) -> None:
         self._connections[conn.agent_id].add(conn)
 

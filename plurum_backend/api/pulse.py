@@ -31,7 +31,6 @@ from plurum_backend.runtime import Plurum
 from plurum_backend.services import agents, pulse, sessions
 from plurum_backend.store.models import Agent
 
-AUTH_TIMEOUT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 RATE_PER_S = 10.0
 RATE_BURST = 30.0
@@ -99,10 +98,11 @@ async def _authenticate(plurum: Plurum, websocket: WebSocket) -> Agent | None:
     key = websocket.query_params.get("api_key")
     if key is None:
         try:
-            first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+            timeout = plurum.settings.pulse_auth_timeout_s
+            first = await asyncio.wait_for(websocket.receive_text(), timeout)
             message = json.loads(first)
         except TimeoutError:
-            await _refuse(websocket, "No auth frame within 10 seconds.")
+            await _refuse(websocket, f"No auth frame within {timeout:g} seconds.")
             return None
         except (ValueError, KeyError):
             await _refuse(websocket, 'The first frame must be {"type": "auth", "api_key": ...}.')
