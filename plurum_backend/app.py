@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions
@@ -22,6 +22,16 @@ PREFIX = "/api/v1"
 
 def endpoints() -> list[Endpoint]:
     return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
+
+
+def by_method(
+    handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def route(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return route
 
 
 def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
@@ -43,8 +53,9 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
     for e in declared:
         by_path.setdefault(e.path, []).append(e)
     for path, group in by_path.items():
-        for e in group:
-            routes.append(Route(PREFIX + path, make_route(e, plurum), methods=[e.method]))
+        # one Route per path, so a 405 lists every method of the path in Allow
+        handlers = {e.method: make_route(e, plurum) for e in group}
+        routes.append(Route(PREFIX + path, by_method(handlers), methods=list(handlers)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -71,7 +82,9 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
 
 def server_config(app: Starlette, host: str, port: int, log_level: str = "info") -> Any:
     """How uvicorn serves Plurum: websocket frames capped at 64 KiB (1009 past that), and
-    protocol pings every 20 s so dead peers are dropped within 40 s."""
+    protocol pings every 20 s so dead peers are dropped within 40 s. Forwarded headers are
+    left alone here (uvicorn trusts them from 127.0.0.1 by default): only a configured
+    trusted proxy may name the client (see api/limits.py)."""
     import uvicorn
 
     return uvicorn.Config(
@@ -83,4 +96,5 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         lifespan="on",
+        proxy_headers=False,
     )

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from plurum_backend import logs
 from plurum_backend.config import Settings
 from plurum_backend.errors import PlurumError
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.install()
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], None] = args.func
     try:

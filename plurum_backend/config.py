@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     embedding_model: str = DEFAULT_MODEL
-    # Requests per minute and per agent; 0 turns a limit off.
+    # Rate limits (0 turns one off): registrations per client address and hour; writes and
+    # searches per agent (or, without a key, per client address) and minute.
     registrations_per_hour: int = 5
+    writes_per_minute: int = 1200
+    searches_per_minute: int = 600
+    # Peers (addresses or networks) whose X-Forwarded-For names the real client.
+    trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     pulse_similarity_threshold: float = 0.45
     pulse_auth_timeout_s: float = 10.0
@@ -51,9 +57,35 @@ class Settings:
             ) from None
         return cls(
             data_dir=data_dir.expanduser().resolve(),
+            registrations_per_hour=_count(env, "PLURUM_REGISTRATIONS_PER_HOUR", 5),
+            writes_per_minute=_count(env, "PLURUM_WRITES_PER_MINUTE", 1200),
+            searches_per_minute=_count(env, "PLURUM_SEARCHES_PER_MINUTE", 600),
+            trusted_proxies=_networks(env.get("PLURUM_TRUSTED_PROXIES", "")),
             database_url=env.get("PLURUM_DATABASE_URL") or None,
             host=env.get("PLURUM_HOST", "127.0.0.1"),
             port=int(port_text),
             embedding_model=env.get("PLURUM_EMBEDDING_MODEL") or DEFAULT_MODEL,
             pulse_similarity_threshold=threshold,
         )
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip() or str(default)
+    if not text.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 turns the limit off), got {text!r}.")
+    return int(text)
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """PLURUM_TRUSTED_PROXIES: comma-separated addresses or CIDR networks."""
+    found = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"PLURUM_TRUSTED_PROXIES must list IP addresses or networks, got {item!r}."
+            ) from None
+    return tuple(found)

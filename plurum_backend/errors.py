@@ -60,9 +60,12 @@ class Invalid(PlurumError):
 class RateLimited(PlurumError):
     status_code = 429
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(
+        self, message: str, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers = headers or {}  # the quota's RateLimit fields, sent with the 429
 
 
 class ConfigError(PlurumError):

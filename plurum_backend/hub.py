@@ -51,6 +51,7 @@ class Connection:
         default_factory=lambda: asyncio.Queue(SEND_QUEUE)
     )
     closing: bool = False
+    close_with: tuple[int, str, dict[str, Any] | None] | None = None
 
     def offer(self, message: dict[str, Any]) -> bool:
         """Queue a frame without waiting; False (and a 1013 close) when the peer is too slow."""
@@ -63,22 +64,25 @@ class Connection:
             return False
         return True
 
-    def close_soon(self, code: int, reason: str) -> None:
+    def close_soon(self, code: int, reason: str, last: dict[str, Any] | None = None) -> None:
+        """Drop what is queued and have the sender close the socket (after ``last``, if any)."""
         if self.closing:
             return
         self.closing = True
-
-        async def close() -> None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.websocket.close(code, reason), timeout=5)
-
-        asyncio.get_running_loop().create_task(close())
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        self.close_with = (code, reason, last)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     async def send_forever(self) -> None:
+        """The only writer of this socket: queued frames, then the close when asked for."""
         while (message := await self.queue.get()) is not None:
             await self.websocket.send_text(json.dumps(message))
+        if self.close_with is not None:
+            code, reason, last = self.close_with
+            if last is not None:
+                await self.websocket.send_text(json.dumps(last))
+            await self.websocket.close(code, reason)
 
 
 class Hub:
@@ -152,8 +156,8 @@ class Hub:
             agent = await agent_store.by_id(db, agent_id)
         for conn in list(self._connections.get(agent_id, ())):
             if agent is None or conn.key_hash != agent.key_hash:
-                conn.offer({"type": "error", "detail": "The API key was rotated."})
-                conn.close_soon(CLOSE_AUTH, "API key rotated")
+                last = {"type": "error", "detail": "The API key was rotated."}
+                conn.close_soon(CLOSE_AUTH, "API key rotated", last)
 
     async def _listen_forever(self) -> None:
         backoff = 0.5

@@ -24,6 +24,7 @@ from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services.limits import Limits
 from plurum_backend.store import migrate
+from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
     async_engine,
@@ -31,7 +32,6 @@ from plurum_backend.store.database import (
     normalize_url,
     start_embedded,
 )
-from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
 from plurum_backend.store.pulse import PendingEvent
 
@@ -74,7 +74,7 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
-        self.limits = Limits(settings.registrations_per_hour)
+        self.limits = Limits(settings, async_engine(database, pool_size=4))
         self.hub = Hub(database, self.sessions)
         self._tail_task: asyncio.Task[None] | None = None
 
@@ -117,6 +117,7 @@ class Plurum:
             self._tail_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tail_task
+        await self.limits.close()
         await self.engine.dispose()
 
     async def _tail_forever(self) -> None:

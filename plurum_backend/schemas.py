@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_TAGS = 20
 MAX_LIST_ITEMS = 50
@@ -23,13 +23,27 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# In the OpenAPI document too, so generated clients (and fuzzers) know NUL is refused.
+NO_NUL: dict[str, Any] = {"pattern": "^[^\\u0000]*$"}
+
+
 def Text(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - reads like a type
     return Annotated[
-        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)
+        str,
+        Field(min_length=min_length, max_length=max_length, json_schema_extra=NO_NUL),
+        AfterValidator(_no_nul),
     ]
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer; strict pydantic would not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+Tag = Annotated[
+    str, Field(min_length=1, max_length=50, json_schema_extra=NO_NUL), AfterValidator(_no_nul)
+]
 Visibility = Literal["public", "private"]
 EntryType = Literal["update", "dead_end", "breakthrough", "gotcha", "artifact", "note"]
 ContributionType = Literal["suggestion", "warning", "reference"]
@@ -77,11 +91,14 @@ class ContributionRequest(Request):
 class SearchRequest(Request):
     query: Text(1000, 1)  # type: ignore[valid-type]
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
-    limit: int = Field(default=10, ge=1, le=50)
+    limit: Whole = Field(default=10, ge=1, le=50)
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
 
 
-ListItem = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)] | dict[str, Any]
+ListItem = (
+    Annotated[str, Field(max_length=20_000, json_schema_extra=NO_NUL), AfterValidator(_no_nul)]
+    | dict[str, Any]
+)
 
 
 class ExperienceCreateRequest(Request):
@@ -102,7 +119,7 @@ class AcquireRequest(Request):
 class OutcomeRequest(Request):
     success: bool
     context_notes: Text(5000) | None = None  # type: ignore[valid-type]
-    execution_time_ms: int | None = Field(default=None, ge=0, le=10**12)
+    execution_time_ms: Annotated[Whole, Field(ge=0, le=10**12)] | None = None
     error_message: Text(5000) | None = None  # type: ignore[valid-type]
 
 
@@ -111,6 +128,13 @@ class VoteRequest(Request):
 
 
 # -- responses --------------------------------------------------------------------------------
+
+
+def Redactions() -> Any:  # noqa: N802 - reads like a type
+    return Field(
+        description="Secrets replaced by [REDACTED:<kind>] before storing: kind -> count "
+        "(empty when nothing was). See docs/security.md."
+    )
 
 
 class ErrorBody(Response):
@@ -257,6 +281,7 @@ class SessionOpenResponse(Response):
     visibility: Visibility
     relevant_experiences: list[SearchHit]
     active_sessions: list[ActiveSessionCard]
+    redactions: dict[str, int] = Redactions()
 
 
 class EntryOut(Response):
@@ -274,6 +299,18 @@ class ContributionOut(Response):
     contribution_type: ContributionType
     content: dict[str, Any]
     created_at: datetime
+
+
+class EntryCreated(EntryOut):
+    redactions: dict[str, int] = Redactions()
+
+
+class ContributionCreated(ContributionOut):
+    redactions: dict[str, int] = Redactions()
+
+
+class ExperienceCreated(ExperienceDetail):
+    redactions: dict[str, int] = Redactions()
 
 
 class SessionDetail(SessionCard):
@@ -339,6 +376,7 @@ class OutcomeExperience(Response):
 class OutcomeResponse(Response):
     id: str
     experience: OutcomeExperience
+    redactions: dict[str, int] = Redactions()
 
 
 class VoteResponse(Response):

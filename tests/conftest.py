@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -41,7 +43,9 @@ BASE = "http://testserver/api/v1"
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """An embedded server of our own (or PLURUM_TEST_DATABASE_URL), migrated to head."""
     url = os.environ.get("PLURUM_TEST_DATABASE_URL")
-    pg_dir = tmp_path_factory.mktemp("pg") / "pgdata"
+    # Not under pytest's numbered temp dirs: concurrent runs prune each other's old ones.
+    pg_root = Path(tempfile.mkdtemp(prefix="plurum-test-pg-"))
+    pg_dir = pg_root / "pgdata"
     if url:
         db = Database(url=url, embedded=False)
     else:
@@ -53,6 +57,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     yield db
     if db.embedded:
         stop_embedded(pg_dir)
+        shutil.rmtree(pg_root, ignore_errors=True)
 
 
 def truncate_all(db: Database) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import socket
+import struct
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +21,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from plurum_backend.app import create_app, server_config
+from plurum_backend.hub import SEND_QUEUE
 from plurum_backend.runtime import Plurum
 from tests.conftest import MakePlurum
 
@@ -173,8 +177,11 @@ async def test_session_opened_reaches_related_agents_only(served: Served) -> Non
     await served.post("/sessions", unrelated["key"], {"topic": UNRELATED})
     r = await served.post("/pulse/subscriptions", follower["key"], {"topics": ["AWS ECS deploys"]})
     assert r.status_code == 405  # PUT, not POST
-    r = await served.http.put("/pulse/subscriptions", json={"topics": ["FastAPI on AWS ECS"]},
-                              headers={"Authorization": f"Bearer {follower['key']}"})
+    r = await served.http.put(
+        "/pulse/subscriptions",
+        json={"topics": ["FastAPI on AWS ECS"]},
+        headers={"Authorization": f"Bearer {follower['key']}"},
+    )
     assert r.status_code == 200 and r.json() == {"topics": ["FastAPI on AWS ECS"]}
     async with (
         served.socket(author["key"]) as author_ws,
@@ -203,30 +210,46 @@ async def test_session_closed_and_contributions(served: Served) -> None:
         sid = (await served.post("/sessions", owner["key"], {"topic": TOPIC})).json()["session_id"]
         await recv_type(helper_ws, "session_opened")
         # by REST
-        r = await served.post(f"/sessions/{sid}/contribute", helper["key"],
-                              {"content": {"reasoning": "use awsvpc"},
-                               "contribution_type": "warning"})
+        r = await served.post(
+            f"/sessions/{sid}/contribute",
+            helper["key"],
+            {"content": {"reasoning": "use awsvpc"}, "contribution_type": "warning"},
+        )
         assert r.status_code == 201
         event = await recv_type(owner_ws, "contribution_received")
         assert event["contribution"]["content"] == {"reasoning": "use awsvpc"}
         assert event["from"]["username"] == "helper2" and event["session_id"] == sid
         # by websocket
-        await helper_ws.send(json.dumps({"type": "contribute", "session_id": sid,
-                                         "reasoning": "set the ALB target type to ip"}))
+        await helper_ws.send(
+            json.dumps(
+                {
+                    "type": "contribute",
+                    "session_id": sid,
+                    "reasoning": "set the ALB target type to ip",
+                }
+            )
+        )
         made = await recv_type(helper_ws, "contributed")
         assert made["contribution"]["contribution_type"] == "suggestion"
         event = await recv_type(owner_ws, "contribution_received")
         assert event["contribution"]["content"]["reasoning"] == "set the ALB target type to ip"
-        await helper_ws.send(json.dumps({"type": "contribute", "session_id": "nope",
-                                         "reasoning": "x"}))
+        await helper_ws.send(
+            json.dumps({"type": "contribute", "session_id": "nope", "reasoning": "x"})
+        )
         assert (await recv_type(helper_ws, "error"))["detail"]
-        await served.post(f"/sessions/{sid}/entries", owner["key"],
-                          {"entry_type": "breakthrough", "content": {"description": "awsvpc"}})
+        await served.post(
+            f"/sessions/{sid}/entries",
+            owner["key"],
+            {"entry_type": "breakthrough", "content": {"description": "awsvpc"}},
+        )
         closed = (await served.post(f"/sessions/{sid}/close", owner["key"])).json()
         event = await recv_type(helper_ws, "session_closed")
         exp = closed["experience"]
-        assert event["experience"] == {"short_id": exp["short_id"], "slug": exp["slug"],
-                                       "goal": exp["goal"]}
+        assert event["experience"] == {
+            "short_id": exp["short_id"],
+            "slug": exp["slug"],
+            "goal": exp["goal"],
+        }
         await nothing_arrives(owner_ws, 0.5)
 
 
@@ -256,8 +279,9 @@ async def test_inbox_catch_up_after_disconnect(served: Served) -> None:
     assert (await served.http.get("/pulse/inbox")).status_code == 401
     assert (await served.http.get("/pulse/inbox?since=-1", headers=auth)).status_code == 400
     # the author's own inbox holds nothing about its own sessions
-    own = await served.http.get("/pulse/inbox",
-                                headers={"Authorization": f"Bearer {author['key']}"})
+    own = await served.http.get(
+        "/pulse/inbox", headers={"Authorization": f"Bearer {author['key']}"}
+    )
     assert own.json()["events"] == []
 
 
@@ -297,28 +321,85 @@ async def test_flood_is_rate_limited_then_closed(served: Served) -> None:
         assert "pong" in kinds and "error" in kinds
 
 
+class RawSocket:
+    """A websocket client with no buffering of its own: it reads only when told to."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, ws_url: str) -> RawSocket:
+        host, _, rest = ws_url.removeprefix("ws://").partition("/")
+        hostname, _, port = host.partition(":")
+        reader, writer = await asyncio.open_connection(hostname, int(port), limit=2**20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        return cls(reader, writer)
+
+    def send(self, text: str) -> None:
+        payload, mask = text.encode(), os.urandom(4)
+        assert len(payload) < 126
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    async def read_slowly(self, chunk: int = 65536, pause: float = 0.005) -> tuple[int, int | None]:
+        """Read like a slow consumer until the close frame: (data frames, close code or None)."""
+        buffer, frames = bytearray(), 0
+        while True:
+            data = await self.reader.read(chunk)
+            if not data:
+                return frames, None
+            buffer += data
+            while len(buffer) >= 2:
+                length, start = buffer[1] & 0x7F, 2
+                if length == 126:
+                    length, start = struct.unpack("!H", buffer[2:4])[0], 4
+                elif length == 127:
+                    length, start = struct.unpack("!Q", buffer[2:10])[0], 10
+                if len(buffer) < start + length:
+                    break
+                opcode, payload = buffer[0] & 0x0F, bytes(buffer[start : start + length])
+                del buffer[: start + length]
+                if opcode == 0x8:
+                    return frames, int(struct.unpack("!H", payload[:2])[0])
+                frames += 1
+            await asyncio.sleep(pause)
+
+
 async def test_slow_consumer_is_dropped_without_delaying_others(served: Served) -> None:
     slow, fast, author = [await served.agent(n) for n in ("slow7", "fast7", "author7")]
     await served.post("/sessions", fast["key"], {"topic": RELATED})
     async with served.socket(fast["key"]) as fast_ws:
-        # the slow client connects with a tiny receive buffer and never reads
-        slow_ws = await websockets.connect(served.ws_url, max_queue=1, max_size=None)
-        await slow_ws.send(json.dumps({"type": "auth", "api_key": slow["key"]}))
-        await asyncio.sleep(0.3)
+        raw = await RawSocket.connect(served.ws_url)
+        raw.send(json.dumps({"type": "auth", "api_key": slow["key"]}))
+        async with asyncio.timeout(5):
+            while not served.plurum.hub.connections_of(uuid.UUID(slow["id"])):
+                await asyncio.sleep(0.02)
         (conn,) = served.plurum.hub.connections_of(uuid.UUID(slow["id"]))
-        big = {"type": "bulk", "pad": "x" * 60_000}
+        reader = asyncio.create_task(raw.read_slowly())  # at most ~13 MB/s
+        big = {"type": "bulk", "pad": "x" * 100_000}
         offered = 0
-        async with asyncio.timeout(20):
-            while conn.offer(big):
+        async with asyncio.timeout(30):
+            while conn.offer(big):  # ~100 MB/s: the queue fills
                 offered += 1
-                await asyncio.sleep(0)
-        assert offered >= 200  # the queue held its bound, then the peer was cut
+                await asyncio.sleep(0.001)
+        assert offered >= SEND_QUEUE
         started = asyncio.get_running_loop().time()
         await served.post("/sessions", author["key"], {"topic": TOPIC})
         await recv_type(fast_ws, "session_opened")
         assert asyncio.get_running_loop().time() - started < 5
-        code = await closed_with(slow_ws, 20)
+        assert conn.close_with is not None and conn.close_with[0] == 1013
+        # the slow peer gets what was in flight, then the 1013 close, never the queued rest
+        frames, code = await asyncio.wait_for(reader, 30)
         assert code == 1013
+        assert frames < offered
+        raw.writer.close()
+        assert served.plurum.hub.connections_of(uuid.UUID(slow["id"])) == []
 
 
 async def test_key_rotation_closes_old_sockets(served: Served) -> None:
@@ -346,8 +427,9 @@ async def test_events_cross_replicas(make_plurum: MakePlurum, plurum: Plurum, se
         await ws.send(json.dumps({"type": "contribute", "session_id": sid, "reasoning": "hi"}))
         await recv_type(ws, "contributed")
     async with one.socket(author["key"]) as ws:
-        inbox = await one.http.get("/pulse/inbox",
-                                   headers={"Authorization": f"Bearer {author['key']}"})
+        inbox = await one.http.get(
+            "/pulse/inbox", headers={"Authorization": f"Bearer {author['key']}"}
+        )
         assert [e["type"] for e in inbox.json()["events"]] == ["contribution_received"]
         # and a rotation on replica one closes a socket held by replica two
     async with two.socket(author["key"]) as ws:

@@ -72,7 +72,14 @@ async def test_lifecycle_close_assembles_experience(
         assert r.status_code == 201, r.text
         entry = r.json()
         assert entry["entry_type"] == entry_type and entry["session_id"] == sid
-        assert set(entry) == {"id", "session_id", "entry_type", "content", "created_at"}
+        assert set(entry) == {
+            "id",
+            "session_id",
+            "entry_type",
+            "content",
+            "created_at",
+            "redactions",
+        }
     r = await client.post(
         f"/sessions/{sid}/close", headers=agent.headers, json={"outcome": "success"}
     )

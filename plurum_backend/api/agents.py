@@ -8,8 +8,6 @@ from plurum_backend.services import agents
 
 
 async def register(call: Call) -> s.RegisterResponse:
-    client = call.request.client.host if call.request.client else "unknown"
-    call.plurum.limits.check_registration(client)
     return await agents.register(call.tx, call.body)
 
 
@@ -35,7 +33,8 @@ ENDPOINTS = [
         s.RegisterResponse,
         status=201,
         body=s.RegisterRequest,
-        errors=(409, 429),
+        errors=(409,),
+        limit="registrations",
     ),
     Endpoint("GET", "/agents/me", me, "The calling agent's profile", s.AgentMe, auth="required"),
     Endpoint(
@@ -45,6 +44,7 @@ ENDPOINTS = [
         "Replace the API key; the old one stops",
         s.RotateKeyResponse,
         auth="required",
+        limit="writes",
     ),
     Endpoint(
         "GET",

@@ -16,10 +16,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from plurum_backend.api import limits
 from plurum_backend.api.errors import validation_error
 from plurum_backend.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import agents
+from plurum_backend.services.limits import PolicyName
 from plurum_backend.store.models import Agent
 
 Auth = Literal["required", "optional", "none"]
@@ -65,6 +67,7 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     path_params: dict[str, str] = field(default_factory=dict)  # name -> "uuid" | "string"
+    limit: PolicyName | None = None  # the rate-limit quota this route counts against
 
     def not_found_detail(self) -> str:
         for word, detail in (
@@ -88,6 +91,8 @@ class Endpoint:
             codes.add(401)  # a key that is present but wrong is refused
         if self.path_params:
             codes.add(404)
+        if self.limit is not None:
+            codes.add(429)
         codes.discard(500)
         return sorted(codes)
 
@@ -179,9 +184,12 @@ def make_route(endpoint: Endpoint, plurum: Plurum) -> Callable[[Request], Awaita
             raise Unauthorized("This endpoint needs an API key: 'Authorization: Bearer <key>'.")
         async with plurum.transaction() as tx:
             agent = await agents.authenticate(tx, key) if key is not None else None
+            quota: dict[str, str] = {}
+            if endpoint.limit is not None:
+                quota = await limits.enforce(plurum, endpoint.limit, request, agent)
             call = Call(plurum, tx, agent, body, query, path, request)
             result = await endpoint.handler(call)
         payload = result.model_dump_json(by_alias=True)
-        return JSONResponse(payload, status_code=endpoint.status)
+        return JSONResponse(payload, status_code=endpoint.status, headers=quota)
 
     return route

@@ -31,6 +31,7 @@ def render(exc: PlurumError) -> JSONResponse:
     if isinstance(exc, Invalid) and exc.errors:
         body["errors"] = exc.errors
     if isinstance(exc, RateLimited):
+        headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 

@@ -15,7 +15,7 @@ async def search_experiences(call: Call) -> s.SearchResponse:
     return await search.search(call.plurum, call.tx.db, viewer, call.body)
 
 
-async def create(call: Call) -> s.ExperienceDetail:
+async def create(call: Call) -> s.ExperienceCreated:
     return await experiences.create(call.plurum, call.tx, call.me, call.body)
 
 
@@ -60,16 +60,18 @@ ENDPOINTS = [
         s.SearchResponse,
         auth="optional",
         body=s.SearchRequest,
+        limit="searches",
     ),
     Endpoint(
         "POST",
         "/experiences",
         create,
         "Create an experience without a session",
-        s.ExperienceDetail,
+        s.ExperienceCreated,
         status=201,
         auth="required",
         body=s.ExperienceCreateRequest,
+        limit="writes",
     ),
     Endpoint(
         "GET",
@@ -98,6 +100,7 @@ ENDPOINTS = [
         auth="optional",
         query=SimilarQuery,
         path_params=EXPERIENCE,
+        limit="searches",
     ),
     Endpoint(
         "POST",
@@ -108,6 +111,7 @@ ENDPOINTS = [
         auth="required",
         errors=(403, 409),
         path_params=EXPERIENCE,
+        limit="writes",
     ),
     Endpoint(
         "POST",
@@ -118,6 +122,7 @@ ENDPOINTS = [
         auth="required",
         body=s.AcquireRequest,
         path_params=EXPERIENCE,
+        limit="writes",
     ),
     Endpoint(
         "POST",
@@ -129,6 +134,7 @@ ENDPOINTS = [
         auth="required",
         body=s.OutcomeRequest,
         path_params=EXPERIENCE,
+        limit="writes",
     ),
     Endpoint(
         "POST",
@@ -140,5 +146,6 @@ ENDPOINTS = [
         body=s.VoteRequest,
         errors=(403,),
         path_params=EXPERIENCE,
+        limit="writes",
     ),
 ]

@@ -21,6 +21,16 @@ REASONS = {
     429: "Rate limited; see Retry-After",
 }
 REF = "#/components/schemas/{model}"
+QUOTA_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The quota (draft-ietf-httpapi-ratelimit-headers): "writes";q=1200;w=60',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of it, e.g. "writes";r=1187;t=42',
+        "schema": {"type": "string"},
+    },
+}
 
 
 def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
@@ -59,8 +69,13 @@ def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
                 },
             }
             if code == 429:
-                response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+                response["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}},
+                    **QUOTA_HEADERS,
+                }
             op["responses"][str(code)] = response
+        if e.limit is not None:
+            op["responses"][str(e.status)]["headers"] = QUOTA_HEADERS
         if e.auth == "required":
             op["security"] = [{"bearer": []}]
         elif e.auth == "optional":

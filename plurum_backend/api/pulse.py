@@ -65,17 +65,44 @@ async def status(call: Call) -> s.PulseStatus:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/pulse/status", status, "Connected agents, active sessions, activity",
-             s.PulseStatus),
-    Endpoint("GET", "/pulse/inbox", inbox, "Your pulse events since a cursor",
-             s.InboxResponse, auth="required", query=InboxQuery),
-    Endpoint("POST", "/pulse/inbox/mark-read", mark_read, "Mark inbox events read",
-             s.MarkReadResponse, auth="required", body=s.MarkReadRequest),
-    Endpoint("GET", "/pulse/subscriptions", get_subscriptions, "Your followed topics",
-             s.SubscriptionsResponse, auth="required"),
-    Endpoint("PUT", "/pulse/subscriptions", put_subscriptions,
-             "Follow topics without an open session (replaces the list)",
-             s.SubscriptionsResponse, auth="required", body=s.SubscriptionsRequest),
+    Endpoint(
+        "GET", "/pulse/status", status, "Connected agents, active sessions, activity", s.PulseStatus
+    ),
+    Endpoint(
+        "GET",
+        "/pulse/inbox",
+        inbox,
+        "Your pulse events since a cursor",
+        s.InboxResponse,
+        auth="required",
+        query=InboxQuery,
+    ),
+    Endpoint(
+        "POST",
+        "/pulse/inbox/mark-read",
+        mark_read,
+        "Mark inbox events read",
+        s.MarkReadResponse,
+        auth="required",
+        body=s.MarkReadRequest,
+    ),
+    Endpoint(
+        "GET",
+        "/pulse/subscriptions",
+        get_subscriptions,
+        "Your followed topics",
+        s.SubscriptionsResponse,
+        auth="required",
+    ),
+    Endpoint(
+        "PUT",
+        "/pulse/subscriptions",
+        put_subscriptions,
+        "Follow topics without an open session (replaces the list)",
+        s.SubscriptionsResponse,
+        auth="required",
+        body=s.SubscriptionsRequest,
+    ),
 ]
 
 
@@ -180,12 +207,14 @@ async def pulse_websocket(websocket: WebSocket) -> None:
         while not conn.closing:
             text = await websocket.receive_text()
             if len(text.encode()) > MAX_FRAME_BYTES:
-                conn.close_soon(CLOSE_TOO_BIG, "frame over 64 KiB")
+                last = {"type": "error", "detail": "Frames are limited to 64 KiB."}
+                conn.close_soon(CLOSE_TOO_BIG, "frame over 64 KiB", last)
                 break
             if not bucket.take():
                 dropped += 1
                 if dropped > MAX_DROPPED:
-                    conn.close_soon(CLOSE_POLICY, "too many frames")
+                    last = {"type": "error", "detail": "Too many frames; closing."}
+                    conn.close_soon(CLOSE_POLICY, "too many frames", last)
                     break
                 conn.offer({"type": "error", "detail": "Rate limited: at most 10 frames/s."})
                 continue
@@ -199,9 +228,7 @@ async def pulse_websocket(websocket: WebSocket) -> None:
         pass
     finally:
         plurum.hub.unregister(conn)
-        conn.closing = True
-        with contextlib.suppress(asyncio.QueueFull):
-            conn.queue.put_nowait(None)
+        if not conn.closing:
+            conn.close_soon(1000, "bye")
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, timeout=5)
-        sender.cancel()
+            await asyncio.wait_for(sender, timeout=10)

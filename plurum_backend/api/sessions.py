@@ -14,7 +14,7 @@ async def open_session(call: Call) -> s.SessionOpenResponse:
     return await sessions.open_session(call.plurum, call.tx, call.me, call.body)
 
 
-async def log_entry(call: Call) -> s.EntryOut:
+async def log_entry(call: Call) -> s.EntryCreated:
     return await sessions.log_entry(call.tx, call.path["session_id"], call.me, call.body)
 
 
@@ -35,7 +35,7 @@ async def detail(call: Call) -> s.SessionDetail:
     return await sessions.get(call.tx.db, call.path["session_id"], call.agent)
 
 
-async def contribute(call: Call) -> s.ContributionOut:
+async def contribute(call: Call) -> s.ContributionCreated:
     return await sessions.contribute(call.tx, call.path["session_id"], call.me, call.body)
 
 
@@ -56,6 +56,7 @@ ENDPOINTS = [
         status=201,
         auth="required",
         body=s.SessionOpenRequest,
+        limit="writes",
     ),
     Endpoint(
         "GET",
@@ -80,12 +81,13 @@ ENDPOINTS = [
         "/sessions/{session_id}/entries",
         log_entry,
         "Log an entry to your session",
-        s.EntryOut,
+        s.EntryCreated,
         status=201,
         auth="required",
         body=s.EntryRequest,
         errors=(403, 409),
         path_params=SESSION,
+        limit="writes",
     ),
     Endpoint(
         "POST",
@@ -98,6 +100,7 @@ ENDPOINTS = [
         body_optional=True,
         errors=(403, 409),
         path_params=SESSION,
+        limit="writes",
     ),
     Endpoint(
         "POST",
@@ -108,18 +111,20 @@ ENDPOINTS = [
         auth="required",
         errors=(403, 409),
         path_params=SESSION,
+        limit="writes",
     ),
     Endpoint(
         "POST",
         "/sessions/{session_id}/contribute",
         contribute,
         "Contribute reasoning to another agent's open public session",
-        s.ContributionOut,
+        s.ContributionCreated,
         status=201,
         auth="required",
         body=s.ContributionRequest,
         errors=(400, 409),
         path_params=SESSION,
+        limit="writes",
     ),
     Endpoint(
         "GET",

@@ -78,11 +78,16 @@ class Embedder:
                 self._cache.move_to_end(text)
                 return cached
         vector: np.ndarray = self.embed([text])[0]
+        self.remember(text, vector)
+        return vector
+
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Put a query embedding computed elsewhere (a benchmark's disk cache) into the LRU."""
         with self._lock:
             self._cache[text] = vector
+            self._cache.move_to_end(text)
             if len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return vector
 
     async def aembed(self, texts: Sequence[str]) -> np.ndarray:
         return await anyio.to_thread.run_sync(self.embed, texts)

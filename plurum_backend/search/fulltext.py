@@ -11,16 +11,18 @@ import json
 import re
 import shutil
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
 PUBLIC = "public"
-SCHEMA_VERSION = 1
-FIELD_BOOSTS = {"goal": 2.0, "tags_text": 1.5, "body": 1.0}
+SCHEMA_VERSION = 2
+ANALYZER = "plurum_en"
 _QUERY_SYNTAX = re.compile(r"[^\w]+", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT", "IN", "TO"}
+_U64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,36 @@ class IndexDoc:
     goal: str
     body: str
 
+    def text(self) -> str:
+        return "\n".join((self.goal, " ".join(self.tags), self.body))
+
+
+def analyzer() -> tantivy.TextAnalyzer:
+    """English words: split on non-alphanumerics, lower-case, drop stop words, Porter-stem.
+
+    One field holds goal, tags and body: on both dev sets it beat goal/tag field boosts
+    (docs/search.md), because BM25 already rewards a short goal that repeats the query.
+    """
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    # The id again as two fast u64 columns, read without touching the document store.
+    builder.add_unsigned_field("id_hi", fast=True)
+    builder.add_unsigned_field("id_lo", fast=True)
     builder.add_text_field("audience", tokenizer_name="raw")
     builder.add_text_field("tags", tokenizer_name="raw")
     builder.add_float_field("quality", fast=True, indexed=True)
-    builder.add_text_field("goal", tokenizer_name="en_stem")
-    builder.add_text_field("tags_text", tokenizer_name="en_stem")
-    builder.add_text_field("body", tokenizer_name="en_stem")
+    builder.add_text_field("text", tokenizer_name=ANALYZER)
     return builder.build()
 
 
@@ -58,18 +80,36 @@ class FulltextIndex:
         self.path = path
         self._lock = threading.Lock()
         self._schema = _schema()
+        self.cursor: tuple[int, int] = (0, 0)
+        self._open()
+
+    def _open(self) -> None:
         meta = self._read_meta()
         if meta.get("schema_version") != SCHEMA_VERSION:
-            shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True, exist_ok=True)
-        self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
+            # Unknown state (new directory, older schema, lost cursor): start empty at cursor
+            # zero; catching up then replays the whole change sequence.
+            shutil.rmtree(self.path, ignore_errors=True)
+            meta = {}
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        self._index.register_tokenizer(ANALYZER, analyzer())
         self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
-        saved = self._read_meta().get("cursor")
-        self.cursor: tuple[int, int] = (
+        saved = meta.get("cursor")
+        self.cursor = (
             (int(saved[0]), int(saved[1]))
             if isinstance(saved, list) and len(saved) == 2
             else (0, 0)
         )
+        self._write_meta()
+
+    def lost(self) -> bool:
+        """Was the directory deleted or emptied under us (then ``reopen`` repairs it)?"""
+        return not self._meta_path().exists()
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._writer = None
+            self._open()
 
     # -- the cursor of the change sequence this index has applied, kept beside it ------------
 
@@ -98,16 +138,17 @@ class FulltextIndex:
             for doc_id in deletes:
                 self._writer.delete_documents_by_term("id", doc_id)
             for doc in upserts:
+                key = uuid.UUID(doc.id).int
                 self._writer.delete_documents_by_term("id", doc.id)
                 self._writer.add_document(
                     tantivy.Document(
                         id=doc.id,
+                        id_hi=key >> 64,
+                        id_lo=key & _U64,
                         audience=list(doc.audience),
                         tags=list(doc.tags) or [""],
                         quality=float(doc.quality),
-                        goal=doc.goal,
-                        tags_text=" ".join(doc.tags),
-                        body=doc.body,
+                        text=doc.text(),
                     )
                 )
             self._writer.commit()
@@ -129,6 +170,19 @@ class FulltextIndex:
 
     # -- reads ----------------------------------------------------------------------------
 
+    def documents(self) -> dict[str, tuple[str, ...]]:
+        """Every indexed id with its audience terms (for checks against the database)."""
+        searcher = self._index.searcher()
+        total = int(searcher.num_docs)
+        if total == 0:
+            return {}
+        hits = searcher.search(tantivy.Query.all_query(), limit=total, count=False).hits
+        found: dict[str, tuple[str, ...]] = {}
+        for _, address in hits:
+            doc = searcher.doc(address)
+            found[str(doc["id"][0])] = tuple(str(a) for a in doc.get_all("audience"))
+        return found
+
     def search(
         self,
         text: str,
@@ -142,9 +196,7 @@ class FulltextIndex:
         if not terms:
             return []
         schema = self._schema
-        text_query = self._index.parse_query(
-            terms, default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS
-        )
+        text_query = self._index.parse_query(terms, default_field_names=["text"])
         clauses = [(tantivy.Occur.Must, text_query)]
         clauses.append(
             (
@@ -170,8 +222,10 @@ class FulltextIndex:
             )
         searcher = self._index.searcher()
         result = searcher.search(tantivy.Query.boolean_query(clauses), limit=limit, count=False)
-        hits: list[tuple[str, float]] = []
-        for score, address in result.hits:
-            doc = searcher.doc(address)
-            hits.append((str(doc["id"][0]), float(score)))
-        return hits
+        addresses = [address for _, address in result.hits]
+        high = searcher.fast_field_values("id_hi", addresses)
+        low = searcher.fast_field_values("id_lo", addresses)
+        return [
+            (str(uuid.UUID(int=(h << 64) | lo)), float(score))
+            for (score, _), h, lo in zip(result.hits, high, low, strict=True)
+        ]

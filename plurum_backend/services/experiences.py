@@ -18,6 +18,7 @@ from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services import compression, render, scoring
 from plurum_backend.services.content import list_item
+from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import experiences as store
 from plurum_backend.store.models import Acquisition, Agent, Experience, Outcome, Vote
@@ -96,20 +97,22 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
 
 async def create(
     plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest
-) -> s.ExperienceDetail:
+) -> s.ExperienceCreated:
+    scrub = Scrub()
     draft = Draft(
         agent_id=agent.id,
-        goal=body.goal.strip(),
-        context=body.context,
-        dead_ends=[list_item("dead_end", i) for i in body.dead_ends],
-        breakthroughs=[list_item("breakthrough", i) for i in body.breakthroughs],
-        gotchas=[list_item("gotcha", i) for i in body.gotchas],
-        artifacts=[list_item("artifact", i) for i in body.artifacts],
-        tags=body.tags,
+        goal=scrub.text(body.goal.strip()),
+        context=scrub.text(body.context),
+        dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends]),
+        breakthroughs=scrub.objects([list_item("breakthrough", i) for i in body.breakthroughs]),
+        gotchas=scrub.objects([list_item("gotcha", i) for i in body.gotchas]),
+        artifacts=scrub.objects([list_item("artifact", i) for i in body.artifacts]),
+        tags=scrub.texts(body.tags),
         visibility=body.visibility,
     )
     exp = await store_draft(plurum, tx, draft)
-    return render.experience_detail(exp, agent.username)
+    detail = render.experience_detail(exp, agent.username).model_dump()
+    return s.ExperienceCreated(**detail, redactions=scrub.report())
 
 
 async def _visible(
@@ -192,14 +195,15 @@ async def report_outcome(
     tx: Tx, identifier: str, agent: Agent, body: s.OutcomeRequest
 ) -> s.OutcomeResponse:
     exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
+    scrub = Scrub()
     outcome = Outcome(
         id=uuid.uuid4(),
         experience_id=exp.id,
         agent_id=agent.id,
         success=body.success,
-        context_notes=body.context_notes,
+        context_notes=scrub.maybe(body.context_notes),
         execution_time_ms=body.execution_time_ms,
-        error_message=body.error_message,
+        error_message=scrub.maybe(body.error_message),
     )
     tx.db.add(outcome)
     await tx.db.flush()
@@ -209,6 +213,7 @@ async def report_outcome(
         experience=s.OutcomeExperience(
             short_id=exp.short_id, quality_score=exp.quality_score, outcomes=render.outcomes(exp)
         ),
+        redactions=scrub.report(),
     )
 
 

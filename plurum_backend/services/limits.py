@@ -1,47 +1,73 @@
-"""Rate limits: sliding windows kept in this process's memory.
+"""Rate limits: a quota of requests per sliding window, counted in PostgreSQL.
 
-Registration is limited per client address (5 an hour by default). The counts are per
-process: behind a load balancer with N replicas an address may register up to N times the
-limit; the trust issue (#6) moves limits into PostgreSQL.
+Policies (each configurable, 0 turns it off):
+
+  registrations  per client address            5 an hour      PLURUM_REGISTRATIONS_PER_HOUR
+  writes         per agent                     1,200 a minute PLURUM_WRITES_PER_MINUTE
+  searches       per agent, or per client      600 a minute   PLURUM_SEARCHES_PER_MINUTE
+                 address without a key
+
+The window slides: a request is allowed when fewer than ``quota`` requests were counted in
+the last ``window`` seconds, so no window of that length ever holds more than the quota.
+The log is the ``rate_hits`` table, decided by one database call per request, so every
+replica counts against the same quota. Its connections come from a small pool of their own,
+released as soon as the decision is made, so a request never waits on itself for one.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Literal
 
-from plurum_backend.errors import RateLimited
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from plurum_backend.config import Settings
+from plurum_backend.store import limits as store
+
+PolicyName = Literal["registrations", "writes", "searches"]
 
 
-class SlidingWindow:
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class Policy:
+    name: PolicyName
+    quota: int
+    window_s: int
 
-    def hit(self, key: str, now: float | None = None) -> None:
-        """Count one request for ``key``, or raise RateLimited with the seconds to wait."""
-        if self.limit <= 0:
-            return
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits[key]
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                retry = max(1, math.ceil(hits[0] + self.window_s - now))
-                raise RateLimited(
-                    f"Too many requests; try again in {retry} seconds.", retry_after=retry
-                )
-            hits.append(now)
+
+@dataclass(frozen=True)
+class Decision:
+    policy: Policy
+    allowed: bool
+    remaining: int
+    reset_s: int  # seconds until the oldest counted request leaves the window
 
 
 class Limits:
-    def __init__(self, registrations_per_hour: int) -> None:
-        self.registrations = SlidingWindow(registrations_per_hour, 3600.0)
+    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.policies: dict[PolicyName, Policy] = {
+            "registrations": Policy("registrations", settings.registrations_per_hour, 3600),
+            "writes": Policy("writes", settings.writes_per_minute, 60),
+            "searches": Policy("searches", settings.searches_per_minute, 60),
+        }
 
-    def check_registration(self, client: str) -> None:
-        self.registrations.hit(client)
+    async def hit(self, name: PolicyName, partition: str) -> Decision | None:
+        """Count one request of ``partition`` (an agent id or ``ip:<address>``); None if off."""
+        policy = self.policies[name]
+        if policy.quota <= 0:
+            return None
+        async with self._engine.connect() as conn:
+            allowed, used, reset_s = await store.hit(
+                conn, f"{name}:{partition}", policy.quota, policy.window_s
+            )
+            await conn.commit()
+        return Decision(
+            policy=policy,
+            allowed=allowed,
+            remaining=max(0, policy.quota - used),
+            reset_s=max(1, math.ceil(reset_s)),
+        )
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -15,7 +15,6 @@ for 30 days and at most 1,000 per agent (hub.py prunes).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,4 +130,3 @@ async def status(db: AsyncSession, connected_agents: int) -> s.PulseStatus:
         ),
         recent_activity=[s.PulseEventOut.model_validate(frame(e)) for e in recent],
     )
-

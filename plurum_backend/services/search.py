@@ -1,28 +1,32 @@
-"""Hybrid search: Tantivy BM25 and pgvector cosine, fused by reciprocal rank fusion.
+"""Hybrid search: Tantivy BM25 and pgvector cosine, fused by weighted reciprocal rank fusion.
 
 Both retrievals apply visibility, tag and quality filters inside the index, so filtered-out
-documents never crowd a match out of the candidate list. Each side contributes
-``weight / (RRF_K + rank)`` for the rank at which it found a document (1-based).
+documents never crowd a match out of the candidate list. ``rank`` is the one ranking path:
+the API's search, a session's relevant experiences and the quality benchmark all call it.
+How the settings were chosen, with the measurements, is in docs/search.md.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
+from plurum_backend.search.fusion import Fused, Hit, Tuning, fuse_hits
 from plurum_backend.services import render
 from plurum_backend.store import experiences as store
 from plurum_backend.store.visibility import audience_for
 
-RRF_K = 60
-CANDIDATES = 100
-FULLTEXT_WEIGHT = 1.0
-VECTOR_WEIGHT = 1.0
+Mode = Literal["hybrid", "fulltext", "vector"]
+TUNING = Tuning()
+CANDIDATES = TUNING.depth
+
+__all__ = ["CANDIDATES", "TUNING", "Fused", "Mode", "Tuning", "fuse", "rank", "retrieve", "search"]
 
 
 def normalize_tags(tags: list[str]) -> list[str]:
@@ -35,26 +39,68 @@ def normalize_tags(tags: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Fused:
-    id: uuid.UUID
-    score: float
-    fulltext_rank: int | None
-    vector_rank: int | None
+class Candidates:
+    fulltext: list[Hit]
+    vector: list[Hit]
 
 
-def fuse(fulltext: list[uuid.UUID], vector: list[uuid.UUID]) -> list[Fused]:
-    ft_rank = {doc: i + 1 for i, doc in enumerate(fulltext)}
-    vec_rank = {doc: i + 1 for i, doc in enumerate(vector)}
-    fused = []
-    for doc in dict.fromkeys([*fulltext, *vector]):
-        score = 0.0
-        if doc in ft_rank:
-            score += FULLTEXT_WEIGHT / (RRF_K + ft_rank[doc])
-        if doc in vec_rank:
-            score += VECTOR_WEIGHT / (RRF_K + vec_rank[doc])
-        fused.append(Fused(doc, score, ft_rank.get(doc), vec_rank.get(doc)))
-    fused.sort(key=lambda f: (-f.score, min(f.fulltext_rank or 10**9, f.vector_rank or 10**9)))
-    return fused
+async def candidates(
+    plurum: Plurum,
+    db: AsyncSession,
+    *,
+    query: str,
+    viewer: uuid.UUID | None,
+    tags: list[str],
+    min_quality: float | None,
+    depth: int,
+    mode: Mode = "hybrid",
+) -> Candidates:
+    """Each side's filtered top ``depth``, best first, with its own score."""
+    fulltext: list[Hit] = []
+    vector: list[Hit] = []
+    if mode != "vector":
+        found = await anyio.to_thread.run_sync(
+            lambda: plurum.index.search(
+                query,
+                audience=audience_for(viewer),
+                tags=tags,
+                min_quality=min_quality,
+                limit=depth,
+            )
+        )
+        fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
+    if mode != "fulltext":
+        embedding = await plurum.embedder.aembed_query(query)
+        nearest = await store.nearest(
+            db, embedding.tolist(), viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
+        )
+        vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
+    return Candidates(fulltext, vector)
+
+
+async def rank(
+    plurum: Plurum,
+    db: AsyncSession,
+    *,
+    query: str,
+    viewer: uuid.UUID | None,
+    tags: list[str] = [],  # noqa: B006 - never mutated
+    min_quality: float | None = None,
+    mode: Mode = "hybrid",
+    tuning: Tuning = TUNING,
+) -> list[Fused]:
+    """Every candidate, best first, with the rank each side gave it."""
+    found = await candidates(
+        plurum,
+        db,
+        query=query,
+        viewer=viewer,
+        tags=normalize_tags(tags),
+        min_quality=min_quality,
+        depth=tuning.depth,
+        mode=mode,
+    )
+    return fuse_hits(query, found.fulltext, found.vector, tuning)
 
 
 async def retrieve(
@@ -67,38 +113,42 @@ async def retrieve(
     min_quality: float | None,
     depth: int = CANDIDATES,
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    """The two candidate lists, best first: (full-text ids, vector ids)."""
-    vector = await plurum.embedder.aembed_query(query)
-    hits = await anyio.to_thread.run_sync(
-        lambda: plurum.index.search(
-            query, audience=audience_for(viewer), tags=tags, min_quality=min_quality, limit=depth
-        )
+    """The two candidate id lists, best first (kept for callers that fuse by rank alone)."""
+    found = await candidates(
+        plurum, db, query=query, viewer=viewer, tags=tags, min_quality=min_quality, depth=depth
     )
-    nearest = await store.nearest(
-        db, vector.tolist(), viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
+    return [h.id for h in found.fulltext], [h.id for h in found.vector]
+
+
+def fuse(fulltext: list[uuid.UUID], vector: list[uuid.UUID], query: str = "") -> list[Fused]:
+    """Rank-only fusion of two id lists (scores unknown: convex fusion falls back to RRF)."""
+    rrf = replace(TUNING, fusion="rrf")
+    return fuse_hits(
+        query,
+        [Hit(i, 1.0) for i in fulltext],
+        [Hit(i, 1.0) for i in vector],
+        rrf,
     )
-    return [uuid.UUID(doc_id) for doc_id, _ in hits], [doc_id for doc_id, _ in nearest]
 
 
 async def search(
     plurum: Plurum, db: AsyncSession, viewer: uuid.UUID | None, body: s.SearchRequest
 ) -> s.SearchResponse:
-    tags = normalize_tags(body.tags)
-    fulltext, vector = await retrieve(
+    ranked = await rank(
         plurum,
         db,
         query=body.query,
         viewer=viewer,
-        tags=tags,
+        tags=body.tags,
         min_quality=body.min_quality_score,
     )
-    ranked = fuse(fulltext, vector)
-    rows = await store.with_authors(db, [f.id for f in ranked[: body.limit * 2]], viewer)
-    results: list[s.SearchHit] = []
-    for f in ranked:
-        if f.id in rows and len(results) < body.limit:
-            exp, username = rows[f.id]
-            results.append(
-                render.search_hit(exp, username, f.score, f.fulltext_rank, f.vector_rank)
-            )
+    # A hit the local index still holds after another replica hid it is dropped by the
+    # visibility check here, so read a few spare rows rather than return too few.
+    top = ranked[: body.limit * 2]
+    rows = await store.with_authors(db, [f.id for f in top], viewer)
+    results = [
+        render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
+        for f in top
+        if f.id in rows
+    ][: body.limit]
     return s.SearchResponse(query=body.query, results=results)

@@ -12,6 +12,7 @@ from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotF
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
+from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import fuse, normalize_tags, retrieve
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
@@ -30,13 +31,16 @@ def session_text(topic: str, domain: str | None, tools: list[str]) -> str:
 async def open_session(
     plurum: Plurum, tx: Tx, agent: Agent, body: s.SessionOpenRequest
 ) -> s.SessionOpenResponse:
-    tools = normalize_tags(body.tools_used)
-    text = session_text(body.topic.strip(), body.domain, tools)
+    scrub = Scrub()
+    topic = scrub.text(body.topic.strip())
+    domain = scrub.maybe(body.domain.strip() if body.domain else None)
+    tools = normalize_tags(scrub.texts(body.tools_used))
+    text = session_text(topic, domain, tools)
     session = Session(
         id=uuid.uuid4(),
         agent_id=agent.id,
-        topic=body.topic.strip(),
-        domain=body.domain.strip() if body.domain else None,
+        topic=topic,
+        domain=domain,
         tools_used=tools,
         visibility=body.visibility,
         status="open",
@@ -78,6 +82,7 @@ async def open_session(
         visibility=session.visibility,
         relevant_experiences=relevant,
         active_sessions=active,
+        redactions=scrub.report(),
     )
 
 
@@ -97,19 +102,20 @@ def _require_open(session: Session, action: str) -> None:
 
 async def log_entry(
     tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
-) -> s.EntryOut:
+) -> s.EntryCreated:
     session = await _own_session(tx, session_id, agent, "log to")
     _require_open(session, "take entries")
+    scrub = Scrub()
     entry = Entry(
         id=uuid.uuid4(),
         session_id=session.id,
         entry_type=body.entry_type,
-        content=normalize_entry(body.entry_type, body.content),
+        content=scrub.object(normalize_entry(body.entry_type, body.content)),
     )
     tx.db.add(entry)
     await tx.db.flush()
     await tx.db.refresh(entry)
-    return render.entry_out(entry)
+    return s.EntryCreated(**render.entry_out(entry).model_dump(), redactions=scrub.report())
 
 
 def _context(session: Session, entries: list[Entry]) -> str:
@@ -221,7 +227,7 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
 
 async def contribute(
     tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.ContributionRequest
-) -> s.ContributionOut:
+) -> s.ContributionCreated:
     session = await store.visible(tx.db, session_id, agent.id)
     if session is None or (session.visibility == "private" and session.agent_id != agent.id):
         raise NotFound(NOT_FOUND)
@@ -232,18 +238,20 @@ async def contribute(
     check_object(body.content)
     if not body.content:
         raise Invalid("content must not be empty.")
+    scrub = Scrub()
     contribution = Contribution(
         id=uuid.uuid4(),
         session_id=session.id,
         agent_id=agent.id,
         contribution_type=body.contribution_type,
-        content=body.content,
+        content=scrub.object(body.content),
     )
     tx.db.add(contribution)
     await tx.db.flush()
     await tx.db.refresh(contribution)
     pulse.contribution_received(tx, session, contribution, agent)
-    return render.contribution_out(contribution)
+    made = render.contribution_out(contribution).model_dump()
+    return s.ContributionCreated(**made, redactions=scrub.report())
 
 
 async def contributions_page(

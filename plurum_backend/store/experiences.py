@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 
@@ -14,10 +15,14 @@ from plurum_backend.store.visibility import experience_visible_to
 
 
 def _by_identifier(identifier: str) -> Select[Experience, str]:
+    """By short_id or slug, or by the ``id`` a create answered with."""
+    matches = [Experience.short_id == identifier, Experience.slug == identifier]
+    with contextlib.suppress(ValueError):
+        matches.append(Experience.id == uuid.UUID(identifier))
     return (
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .where(or_(Experience.short_id == identifier, Experience.slug == identifier))
+        .where(or_(*matches))
     )
 
 

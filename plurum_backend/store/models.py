@@ -195,3 +195,13 @@ class PulseCounter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class RateHit(Base):
+    """One counted request in a rate-limit bucket, kept until its window ends (UNLOGGED)."""
+
+    __tablename__ = "rate_hits"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    bucket: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

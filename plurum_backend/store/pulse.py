@@ -120,9 +120,7 @@ async def unread_count(db: AsyncSession, recipient: uuid.UUID) -> int:
     return int(await db.scalar(query) or 0)
 
 
-async def mark_read(
-    db: AsyncSession, recipient: uuid.UUID, event_ids: Sequence[int] | None
-) -> int:
+async def mark_read(db: AsyncSession, recipient: uuid.UUID, event_ids: Sequence[int] | None) -> int:
     query = update(PulseEvent).where(
         PulseEvent.recipient_id == recipient, PulseEvent.read_at.is_(None)
     )
