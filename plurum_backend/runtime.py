@@ -143,7 +143,10 @@ class Plurum:
                 await db.rollback()
                 raise
         if tx.touched:
-            await self.sync.refresh(tx.touched)
+            try:
+                await self.sync.refresh(tx.touched)
+            except Exception:  # committed is committed: the tailer re-indexes from the log
+                log.exception("indexing after commit failed; the catch-up loop will retry")
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -9,6 +9,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import shutil
 import tempfile
 import uuid
@@ -129,3 +133,48 @@ def register(client: httpx.AsyncClient) -> Register:
         return Agent(id=body["id"], username=username, key=body["api_key"])
 
     return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`plurum serve` as a user runs it, on the test database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PLURUM_DATABASE_URL": database.url,
+        "PLURUM_PORT": str(port),
+        "PLURUM_DATA_DIR": str(tmp_path_factory.mktemp("served")),
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = tmp_path_factory.mktemp("log") / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "plurum_backend.cli", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise AssertionError("plurum serve exited:\n" + log.read_text())
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("plurum serve did not answer:\n" + log.read_text())
+    assert f"Plurum API:     {base}" in log.read_text()
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)

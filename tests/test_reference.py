@@ -7,68 +7,15 @@ values; paths, headers and bodies are exactly the reference's.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-
-from plurum_backend.store.database import Database
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "plurum-api-reference.txt"
 HOSTED = "https://api.plurum.ai/api/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def served(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`plurum serve` as a user runs it, on the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PLURUM_DATABASE_URL": database.url,
-        "PLURUM_PORT": str(port),
-        "PLURUM_DATA_DIR": str(tmp_path_factory.mktemp("served")),
-        "HF_HUB_OFFLINE": "1",
-    }
-    log = tmp_path_factory.mktemp("log") / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "plurum_backend.cli", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError("plurum serve exited:\n" + log.read_text())
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("plurum serve did not answer:\n" + log.read_text())
-    assert f"Plurum API:     {base}" in log.read_text()
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def reference_curls() -> dict[str, list[str]]:
@@ -103,6 +50,7 @@ def run_curl(argv: list[str], base: str, swaps: dict[str, str]) -> tuple[int, di
 
 
 def test_reference_examples_work_as_written(served: str) -> None:
+    """``served`` (conftest): `plurum serve` as a user runs it, on the test database."""
     examples = reference_curls()
     assert set(examples) == {
         "POST /sessions",
