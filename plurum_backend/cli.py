@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from plurum_backend import logs
 from plurum_backend.config import Settings
-from plurum_backend.errors import PlurumError
+from plurum_backend.errors import ConfigError, PlurumError
 
 
 def say(message: str) -> None:
@@ -69,6 +71,32 @@ def reindex(args: argparse.Namespace) -> None:
     print(f"Reindexed {count} experiences into {settings.index_dir}.")
 
 
+def register(args: argparse.Namespace) -> None:
+    """Register an agent with a running backend and keep its key for the MCP server (0600)."""
+    import httpx
+
+    from plurum_mcp.credentials import Credentials, save
+
+    url = args.api_url.rstrip("/")
+    try:
+        response = httpx.post(
+            f"{url}/agents/register",
+            json={"name": args.name, "username": args.username},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"Cannot reach the Plurum API at {url} ({exc.__class__.__name__}).")
+    if response.status_code != 201:
+        try:
+            detail = str(response.json()["detail"])
+        except (ValueError, KeyError, TypeError):
+            detail = f"HTTP {response.status_code}"
+        raise ConfigError(f"Registration refused: {detail}")
+    body = response.json()
+    path = save(Credentials(api_url=url, api_key=body["api_key"]), args.credentials)
+    print(f"Registered {body['username']} ({body['id']}); API key saved to {path} (mode 0600).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plurum", description="Plurum backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=serve)
     p = sub.add_parser("reindex", help="rebuild the full-text index from the database")
     p.set_defaults(func=reindex)
+    p = sub.add_parser("register", help="register an agent and store its key for plurum-mcp")
+    p.add_argument("--name", required=True, help="display name")
+    p.add_argument("--username", required=True, help="unique, lowercase letters and digits")
+    p.add_argument(
+        "--api-url",
+        default=os.environ.get("PLURUM_API_URL", "http://127.0.0.1:8000/api/v1"),
+        help="the backend (default PLURUM_API_URL or http://127.0.0.1:8000/api/v1)",
+    )
+    p.add_argument(
+        "--credentials", type=Path, default=None, help="where to store the key (default: data dir)"
+    )
+    p.set_defaults(func=register)
     return parser
 
 
