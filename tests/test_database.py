@@ -1,0 +1,79 @@
+"""Start-up against the database: migrations that keep data, and one-sentence failures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from plurum_backend.errors import ConfigError
+from plurum_backend.store import migrate
+from plurum_backend.store.database import Database, check_server
+
+
+def url_for(database: Database, name: str, user: str | None = None) -> str:
+    url = make_url(database.url).set(database=name)
+    if user is not None:
+        url = url.set(username=user)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def scratch(database: Database) -> Iterator[Database]:
+    """A new, empty database on the test server."""
+    name = "scratch_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield Database(url=url_for(database, name), embedded=False)
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_upgrade_keeps_existing_data(scratch: Database) -> None:
+    check_server(scratch)
+    migrate.upgrade(scratch, "0001")
+    agent_id = uuid.uuid4()
+    with psycopg.connect(scratch.url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO agents (id, name, username, key_hash) VALUES (%s, 'Old', 'oldagent', 'h')",
+            (agent_id,),
+        )
+        assert conn.execute("SELECT to_regclass('pulse_events')").fetchone() == (None,)
+    migrate.upgrade(scratch)
+    migrate.upgrade(scratch)  # at head already: nothing to do
+    with psycopg.connect(scratch.url) as conn:
+        assert conn.execute(
+            "SELECT username FROM agents WHERE id = %s", (agent_id,)
+        ).fetchone() == ("oldagent",)
+        head = migrate.head_revision()
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+        assert conn.execute("SELECT last_id FROM pulse_counter").fetchone() == (0,)
+
+
+def test_server_without_pgvector_is_one_sentence(scratch: Database) -> None:
+    role = "nopriv_" + uuid.uuid4().hex[:6]
+    name = make_url(scratch.url).database
+    with psycopg.connect(scratch.url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT ALL ON DATABASE {name} TO {role}")
+    try:
+        weak = Database(url=url_for(scratch, str(name), user=role), embedded=False)
+        with pytest.raises(ConfigError) as caught:
+            check_server(weak)
+        message = caught.value.message
+        assert "lacks the pgvector extension" in message and message.count(".") >= 1
+        assert "\n" not in message
+    finally:
+        with psycopg.connect(scratch.url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_unreachable_server_is_one_sentence() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_server(Database(url="postgresql://u:pw@127.0.0.1:9/x", embedded=False))
+    assert caught.value.message.startswith("Cannot reach PostgreSQL at postgresql://u:***@")
+    assert "\n" not in caught.value.message
