@@ -4,7 +4,7 @@
     python -m bench.quality --dataset bench/data/experiences --json
 
 Every document is imported as an experience (SciFact: goal = title, context = text) into a
-fresh embedded database through ``plurum_backend.transfer``; every query runs through
+fresh embedded database through ``plurum_backend.importer``; every query runs through
 ``services.search.rank``, the ranking behind ``POST /experiences/search``. Document embeddings
 are cached under bench/.cache, so only the first run pays for the model.
 """
@@ -29,9 +29,10 @@ from bench.cache import CachedEmbedder
 from bench.datasets import Dataset, load
 from bench.instance import fresh_plurum
 from bench.metrics import mean, ndcg_at, recall_at, reciprocal_rank
+from plurum_backend.importer import import_lines, record_id
 from plurum_backend.runtime import Plurum
+from plurum_backend.store.database import Database
 from plurum_backend.services.search import TUNING, Mode, Tuning, rank
-from plurum_backend.transfer import import_lines, record_id
 
 MODES: tuple[Mode, ...] = ("fulltext", "vector", "hybrid")
 
@@ -53,8 +54,10 @@ class Score:
 
 
 @contextlib.asynccontextmanager
-async def loaded(dataset: Dataset, progress: bool = True) -> AsyncIterator[Loaded]:
-    async with fresh_plurum() as plurum:
+async def loaded(
+    dataset: Dataset, progress: bool = True, database: Database | None = None
+) -> AsyncIterator[Loaded]:
+    async with fresh_plurum(database) as plurum:
         cache = CachedEmbedder(plurum.embedder)
         report = await import_lines(
             plurum, dataset.lines, total=len(dataset.lines), embed=cache.embed, progress=progress
@@ -159,11 +162,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace, database: Database | None = None) -> None:
     dataset = load(args.dataset)
     tuning = tuning_from(args)
     started = time.perf_counter()
-    async with loaded(dataset, progress=not args.json) as run:
+    async with loaded(dataset, progress=not args.json, database=database) as run:
         results = await evaluate(run, tuning, progress=not args.json)
         elapsed = time.perf_counter() - started
     if args.json:

@@ -25,12 +25,36 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
-TOPICS = ["docker", "postgres", "oauth", "pytest", "nginx", "kubernetes", "webpack", "redis",
-          "terraform", "websockets", "celery", "pgvector", "fastapi", "rust", "go modules"]
+TOPICS = [
+    "docker",
+    "postgres",
+    "oauth",
+    "pytest",
+    "nginx",
+    "kubernetes",
+    "webpack",
+    "redis",
+    "terraform",
+    "websockets",
+    "celery",
+    "pgvector",
+    "fastapi",
+    "rust",
+    "go modules",
+]
 VERBS = ["Fix", "Debug", "Speed up", "Deploy", "Migrate", "Configure", "Secure", "Test"]
-PROBLEMS = ["timeouts under load", "a memory leak", "flaky CI runs", "TLS errors",
-            "slow cold starts", "connection resets", "permission denied errors",
-            "broken upgrades", "duplicate events", "cache misses"]
+PROBLEMS = [
+    "timeouts under load",
+    "a memory leak",
+    "flaky CI runs",
+    "TLS errors",
+    "slow cold starts",
+    "connection resets",
+    "permission denied errors",
+    "broken upgrades",
+    "duplicate events",
+    "cache misses",
+]
 
 
 def free_port() -> int:
@@ -40,13 +64,20 @@ def free_port() -> int:
 
 
 def start(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
-    env = {**os.environ, "PLURUM_DATA_DIR": str(data_dir), "PLURUM_PORT": str(port),
-           "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PLURUM_DATA_DIR": str(data_dir),
+        "PLURUM_PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
+    }
     env.pop("PLURUM_DATABASE_URL", None)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "plurum_backend.cli", "serve",
-                             "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plurum_backend.cli", "serve", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/api/v1/health"
     while True:
         try:
@@ -80,26 +111,43 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}/api/v1"
         try:
             with httpx.Client(base_url=base, timeout=60) as http:
-                key = http.post("/agents/register",
-                                json={"name": "bench", "username": "benchagent"}).json()["api_key"]
+                key = http.post(
+                    "/agents/register", json={"name": "bench", "username": "benchagent"}
+                ).json()["api_key"]
                 auth = {"Authorization": f"Bearer {key}"}
-                for i in tqdm(range(args.experiences), desc="Creating experiences", unit="exp",
-                              file=sys.stderr):
+                for i in tqdm(
+                    range(args.experiences),
+                    desc="Creating experiences",
+                    unit="exp",
+                    file=sys.stderr,
+                ):
                     topic, other = rng.sample(TOPICS, 2)
                     goal = f"{rng.choice(VERBS)} {topic} {rng.choice(PROBLEMS)} with {other} #{i}"
-                    r = http.post("/experiences", headers=auth, json={
-                        "goal": goal, "tags": [topic.replace(" ", "-"), other.replace(" ", "-")],
-                        "context": f"Seen with {topic} and {other} in production.",
-                        "breakthroughs": [f"Pin the {other} version and retry {topic} calls"],
-                        "dead_ends": [{"description": f"Raised {topic} timeouts",
-                                       "reason": "only hid the problem"}]})
+                    r = http.post(
+                        "/experiences",
+                        headers=auth,
+                        json={
+                            "goal": goal,
+                            "tags": [topic.replace(" ", "-"), other.replace(" ", "-")],
+                            "context": f"Seen with {topic} and {other} in production.",
+                            "breakthroughs": [f"Pin the {other} version and retry {topic} calls"],
+                            "dead_ends": [
+                                {
+                                    "description": f"Raised {topic} timeouts",
+                                    "reason": "only hid the problem",
+                                }
+                            ],
+                        },
+                    )
                     r.raise_for_status()
-                queries = [f"{rng.choice(PROBLEMS)} in {rng.choice(TOPICS)}"
-                           for _ in range(args.queries)]
+                queries = [
+                    f"{rng.choice(PROBLEMS)} in {rng.choice(TOPICS)}" for _ in range(args.queries)
+                ]
                 timings = {"fresh": [], "cached": []}
                 for label in ("fresh", "cached"):
-                    for q in tqdm(queries, desc=f"Searching ({label} query embeddings)",
-                                  file=sys.stderr):
+                    for q in tqdm(
+                        queries, desc=f"Searching ({label} query embeddings)", file=sys.stderr
+                    ):
                         t0 = time.perf_counter()
                         http.post("/experiences/search", json={"query": q}).raise_for_status()
                         timings[label].append((time.perf_counter() - t0) * 1000)

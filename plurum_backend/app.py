@@ -82,9 +82,12 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
 
 def server_config(app: Starlette, host: str, port: int, log_level: str = "info") -> Any:
     """How uvicorn serves Plurum: websocket frames capped at 64 KiB (1009 past that), and
-    protocol pings every 20 s so dead peers are dropped within 40 s. Forwarded headers are
-    left alone here (uvicorn trusts them from 127.0.0.1 by default): only a configured
-    trusted proxy may name the client (see api/limits.py)."""
+    protocol pings every 20 s so dead peers are dropped within 40 s. Idle keep-alive
+    connections live 75 s, longer than clients and load balancers keep them (httpx 5 s,
+    common balancers 60 s): with uvicorn's 5 s, a busy client could send a request on a
+    connection the server was closing, and lose it (seen in bench/load.py). Forwarded
+    headers are left alone (uvicorn trusts them from 127.0.0.1 by default): only a
+    configured trusted proxy may name the client (see api/limits.py)."""
     import uvicorn
 
     return uvicorn.Config(
@@ -95,6 +98,7 @@ def server_config(app: Starlette, host: str, port: int, log_level: str = "info")
         ws_max_size=64 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        timeout_keep_alive=75,
         lifespan="on",
         proxy_headers=False,
     )

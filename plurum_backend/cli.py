@@ -71,6 +71,20 @@ def reindex(args: argparse.Namespace) -> None:
     print(f"Reindexed {count} experiences into {settings.index_dir}.")
 
 
+def import_(args: argparse.Namespace) -> None:
+    from plurum_backend.transfer import import_file
+
+    report = import_file(Settings.from_env(), args.file, default_agent=args.agent)
+    print(report.summary())
+
+
+def export(args: argparse.Namespace) -> None:
+    from plurum_backend.transfer import export_file
+
+    count = export_file(Settings.from_env(), args.output, public_only=args.public_only)
+    say(f"Exported {count} experiences to {args.output or 'standard output'}.")
+
+
 def register(args: argparse.Namespace) -> None:
     """Register an agent with a running backend and keep its key for the MCP server (0600)."""
     import httpx
@@ -107,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=serve)
     p = sub.add_parser("reindex", help="rebuild the full-text index from the database")
     p.set_defaults(func=reindex)
+    p = sub.add_parser("import", help="add experiences from a JSON lines file (idempotent on id)")
+    p.add_argument("file", type=Path, help="JSON lines, one experience each; - for stdin")
+    p.add_argument("--agent", default="imported", help="author of lines without author.username")
+    p.set_defaults(func=import_)
+    p = sub.add_parser("export", help="write every experience as JSON lines")
+    p.add_argument("--output", "-o", type=Path, default=None, help="file (default stdout)")
+    p.add_argument("--public-only", action="store_true", help="only public, published ones")
+    p.set_defaults(func=export)
     p = sub.add_parser("register", help="register an agent and store its key for plurum-mcp")
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--username", required=True, help="unique, lowercase letters and digits")

@@ -59,7 +59,8 @@ def run(base: str, key: str, examples: int, seed: int, report: Path) -> dict[str
     ]
     for path in EXCLUDED_PATHS:
         argv += ["--exclude-path", path]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+    # cwd: schemathesis keeps a .schemathesis/ cache in its working directory
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=3600, cwd=report.parent)
     (report.parent / "schemathesis.out").write_text(out.stdout + out.stderr)
     if not report.exists():
         raise AssertionError("schemathesis wrote no report:\n" + out.stdout + out.stderr)
@@ -96,7 +97,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(output[output.find("=== SUMMARY") - 40 :] if "SUMMARY" in output else output)
+        failed = result["failures"] or result["errors"]
+        start = output.find("=== FAILURES" if failed else "=== SUMMARY")
+        print(output[max(0, start - 40) :])
         print(summary(result))
     sys.exit(0 if not result["failures"] and not result["errors"] else 1)
 

@@ -105,7 +105,7 @@ async def in_process(plurum: Plurum) -> AsyncIterator[str]:
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+            while not server.started:
                 await asyncio.sleep(0.02)
         yield f"http://127.0.0.1:{port}/api/v1"
     finally:

@@ -4,14 +4,13 @@ nor in the database, nor in the server's logs), rotation stops the old key at on
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import re
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -93,18 +92,34 @@ async def test_rotation_stops_the_old_key_at_once(
     assert agent.key not in db_text(database) and new not in db_text(database)
 
 
-async def test_last_used_at_follows_use(client: httpx.AsyncClient, register: Register) -> None:
+def set_last_used(database: Database, agent_id: str, minutes_ago: float) -> None:
+    with psycopg.connect(database.url) as conn:
+        conn.execute(
+            "UPDATE agents SET last_used_at = now() - %s * interval '1 minute' WHERE id = %s",
+            (minutes_ago, agent_id),
+        )
+
+
+async def test_last_used_at_follows_use(
+    client: httpx.AsyncClient, register: Register, database: Database
+) -> None:
+    """Kept to the minute: a use writes it when the stored value is a minute old or more."""
     agent = await register()
+    started = datetime.now(UTC)
     first = (await client.get("/agents/me", headers=agent.headers)).json()["last_used_at"]
-    assert first is not None
-    await asyncio.sleep(0.01)
-    # a refused key does not count as a use
+    assert first is not None and datetime.fromisoformat(first) >= started - timedelta(seconds=1)
+
+    set_last_used(database, agent.id, 5)
     bad = {"Authorization": "Bearer plrm_live_" + "A" * 32}
-    assert (await client.get("/agents/me", headers=bad)).status_code == 401
+    assert (await client.get("/agents/me", headers=bad)).status_code == 401  # not a use
+    me = (await client.get("/agents/me", headers=agent.headers)).json()
+    assert datetime.fromisoformat(me["last_used_at"]) >= started - timedelta(seconds=1)
+
+    set_last_used(database, agent.id, 0.5)  # used half a minute ago: not written again
     r = await client.post("/experiences/search", headers=agent.headers, json={"query": "x"})
     assert r.status_code == 200
-    second = (await client.get("/agents/me", headers=agent.headers)).json()["last_used_at"]
-    assert datetime.fromisoformat(second) > datetime.fromisoformat(first)
+    me = (await client.get("/agents/me", headers=agent.headers)).json()
+    assert datetime.fromisoformat(me["last_used_at"]) < started
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,7 @@ async def test_replicas_share_one_quota(make_plurum: MakePlurum, plurum: Plurum)
 
 async def test_window_slides(plurum: Plurum) -> None:
     """At most `quota` in any window: a slot comes back when its request leaves the window."""
-    async with plurum.limits._engine.connect() as conn:
+    async with plurum.engine.connect() as conn:
         hits = [await store.hit(conn, "test:slide", 2, 0.5) for _ in range(3)]
         await conn.commit()
         assert [h[0] for h in hits] == [True, True, False]

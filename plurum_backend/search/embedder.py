@@ -70,13 +70,19 @@ class Embedder:
         result: np.ndarray = np.asarray(vectors, dtype=np.float32)
         return result
 
+    def cached(self, text: str) -> np.ndarray | None:
+        """The query's embedding if the LRU holds it (cheap enough to call on the event loop)."""
+        with self._lock:
+            vector = self._cache.get(text)
+            if vector is not None:
+                self._cache.move_to_end(text)
+            return vector
+
     def embed_query(self, text: str) -> np.ndarray:
         """One query embedding, from a bounded LRU cache when it was asked for before."""
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
+        cached = self.cached(text)
+        if cached is not None:
+            return cached
         vector: np.ndarray = self.embed([text])[0]
         self.remember(text, vector)
         return vector
@@ -93,6 +99,9 @@ class Embedder:
         return await anyio.to_thread.run_sync(self.embed, texts)
 
     async def aembed_query(self, text: str) -> np.ndarray:
+        cached = self.cached(text)
+        if cached is not None:
+            return cached
         return await anyio.to_thread.run_sync(self.embed_query, text)
 
 

@@ -23,6 +23,7 @@ ANALYZER = "plurum_en"
 _QUERY_SYNTAX = re.compile(r"[^\w]+", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT", "IN", "TO"}
 _U64 = (1 << 64) - 1
+_I64_OFFSET = 1 << 63  # u64 halves of a UUID stored as i64 (the binding has no u64 >= 2**63)
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,20 @@ def analyzer() -> tantivy.TextAnalyzer:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    # The id again as two fast u64 columns, read without touching the document store.
-    builder.add_unsigned_field("id_hi", fast=True)
-    builder.add_unsigned_field("id_lo", fast=True)
-    builder.add_text_field("audience", tokenizer_name="raw")
+    # The id again as two fast i64 columns, read without touching the document store.
+    builder.add_integer_field("id_hi", fast=True)
+    builder.add_integer_field("id_lo", fast=True)
+    builder.add_text_field("audience", stored=True, tokenizer_name="raw")
     builder.add_text_field("tags", tokenizer_name="raw")
     builder.add_float_field("quality", fast=True, indexed=True)
     builder.add_text_field("text", tokenizer_name=ANALYZER)
     return builder.build()
+
+
+def _uuid_of(high: object, low: object) -> uuid.UUID:
+    hi = int(high) + _I64_OFFSET  # type: ignore[call-overload]
+    lo = int(low) + _I64_OFFSET  # type: ignore[call-overload]
+    return uuid.UUID(int=(hi << 64) | lo)
 
 
 def query_terms(text: str) -> str:
@@ -108,7 +115,7 @@ class FulltextIndex:
 
     def reopen(self) -> None:
         with self._lock:
-            self._writer = None
+            del self._writer  # the last reference: dropping it releases Tantivy's writer lock
             self._open()
 
     # -- the cursor of the change sequence this index has applied, kept beside it ------------
@@ -143,8 +150,8 @@ class FulltextIndex:
                 self._writer.add_document(
                     tantivy.Document(
                         id=doc.id,
-                        id_hi=key >> 64,
-                        id_lo=key & _U64,
+                        id_hi=(key >> 64) - _I64_OFFSET,
+                        id_lo=(key & _U64) - _I64_OFFSET,
                         audience=list(doc.audience),
                         tags=list(doc.tags) or [""],
                         quality=float(doc.quality),
@@ -157,28 +164,37 @@ class FulltextIndex:
             self._write_meta()
         self._index.reload()
 
-    def clear(self) -> None:
+    def set_cursor(self, cursor: tuple[int, int]) -> None:
+        """Record where a rebuild started (may move the cursor back)."""
         with self._lock:
-            self._writer.delete_all_documents()
-            self._writer.commit()
-            self.cursor = (0, 0)
+            self.cursor = cursor
             self._write_meta()
-        self._index.reload()
 
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
 
     # -- reads ----------------------------------------------------------------------------
 
-    def documents(self) -> dict[str, tuple[str, ...]]:
-        """Every indexed id with its audience terms (for checks against the database)."""
+    def _all(self) -> tuple[tantivy.Searcher, list[tantivy.DocAddress]]:
         searcher = self._index.searcher()
         total = int(searcher.num_docs)
         if total == 0:
-            return {}
+            return searcher, []
         hits = searcher.search(tantivy.Query.all_query(), limit=total, count=False).hits
+        return searcher, [address for _, address in hits]
+
+    def ids(self) -> set[str]:
+        """Every indexed id, read from the fast columns."""
+        searcher, addresses = self._all()
+        high = searcher.fast_field_values("id_hi", addresses)
+        low = searcher.fast_field_values("id_lo", addresses)
+        return {str(_uuid_of(h, lo)) for h, lo in zip(high, low, strict=True)}
+
+    def documents(self) -> dict[str, tuple[str, ...]]:
+        """Every indexed id with its audience terms (for checks against the database)."""
+        searcher, addresses = self._all()
         found: dict[str, tuple[str, ...]] = {}
-        for _, address in hits:
+        for address in addresses:
             doc = searcher.doc(address)
             found[str(doc["id"][0])] = tuple(str(a) for a in doc.get_all("audience"))
         return found
@@ -196,7 +212,10 @@ class FulltextIndex:
         if not terms:
             return []
         schema = self._schema
-        text_query = self._index.parse_query(terms, default_field_names=["text"])
+        try:
+            text_query = self._index.parse_query(terms, default_field_names=["text"])
+        except ValueError:  # e.g. only stop words left, which Tantivy reads as operators
+            return []
         clauses = [(tantivy.Occur.Must, text_query)]
         clauses.append(
             (
@@ -226,6 +245,6 @@ class FulltextIndex:
         high = searcher.fast_field_values("id_hi", addresses)
         low = searcher.fast_field_values("id_lo", addresses)
         return [
-            (str(uuid.UUID(int=(h << 64) | lo)), float(score))
+            (str(_uuid_of(h, lo)), float(score))
             for (score, _), h, lo in zip(result.hits, high, low, strict=True)
         ]

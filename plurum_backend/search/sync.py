@@ -2,8 +2,10 @@
 
 ``refresh`` re-indexes experiences this process just wrote (read-your-writes). ``catch_up``
 applies the settled part of the change sequence past the index's cursor; it runs at start and
-every half second, which repairs a crash mid-indexing, a deleted index directory and a new
-replica alike. ``rebuild`` starts over from every row.
+every half second. The cursor is written only after Tantivy commits, and applying a change
+is idempotent, so a crash mid-indexing replays from the last cursor. A new replica, a deleted
+or outdated index directory, or a crash during a rebuild all leave the cursor at zero, which
+``catch_up`` answers with ``rebuild``: every row indexed from scratch.
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ BATCH = 500
 
 
 class IndexSync:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], index: FulltextIndex) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        index: FulltextIndex,
+        batch: int = BATCH,
+    ) -> None:
         self._sessions = sessions
         self._index = index
+        self._batch = batch
         self._lock = asyncio.Lock()
 
     async def _apply(self, ids: Iterable[uuid.UUID], cursor: changes.Cursor | None) -> None:
@@ -41,20 +49,46 @@ class IndexSync:
         await anyio.to_thread.run_sync(self._index.apply, docs, gone, cursor)
 
     async def refresh(self, ids: Iterable[uuid.UUID]) -> None:
+        """Index what this process just committed, at once (its writer reads its own writes).
+
+        The data is already committed and in the change sequence, so a failure here only
+        delays the index until the next catch-up; it must not fail the request.
+        """
         async with self._lock:
-            await self._apply(ids, None)
+            if self._index.lost():
+                return  # catch_up reopens and rebuilds it
+            try:
+                await self._apply(ids, None)
+            except Exception:
+                log.exception("indexing a fresh write failed; the next catch-up repairs it")
 
     async def catch_up(self, progress: bool = False) -> int:
-        """Apply every settled change past the cursor; returns how many were applied."""
+        """Bring the index level with the database; returns how many changes were applied.
+
+        A lost directory is reopened empty, and an index at cursor zero (new replica, deleted
+        or outdated index, crash during a rebuild) is rebuilt from the rows themselves.
+        """
+        if self._index.lost():
+            log.warning("The search index at %s was lost; rebuilding it.", self._index.path)
+            await anyio.to_thread.run_sync(self._index.reopen)
+        if self._index.cursor == (0, 0):
+            async with self._sessions() as db:
+                started = await changes.head(db) != (0, 0)
+            if started:
+                return await self.rebuild(progress=progress)
+        return await self._follow(progress)
+
+    async def _follow(self, progress: bool = False) -> int:
+        """Apply every settled change past the cursor."""
         applied = 0
         bar = None
         async with self._lock:
             while True:
                 async with self._sessions() as db:
-                    batch = await changes.settled_changes(db, self._index.cursor, BATCH)
+                    batch = await changes.settled_changes(db, self._index.cursor, self._batch)
                 if not batch:
                     break
-                if progress and bar is None and len(batch) == BATCH:
+                if progress and bar is None and len(batch) == self._batch:
                     bar = tqdm(desc="Catching up the search index", unit="change", file=sys.stderr)
                 last = batch[-1]
                 await self._apply((e for _, _, e in batch), (last[0], last[1]))
@@ -66,27 +100,30 @@ class IndexSync:
         return applied
 
     async def rebuild(self, progress: bool = True) -> int:
-        """Index every experience from scratch, then follow the change sequence from there."""
+        """Index every experience anew, drop what the database no longer has, then follow the
+        change sequence from where the rebuild started. The index stays searchable throughout:
+        documents are replaced page by page, never cleared first."""
         async with self._lock:
             async with self._sessions() as db:
                 start = await changes.head(db)
                 total = await changes.count_experiences(db)
-            await anyio.to_thread.run_sync(self._index.clear)
+            before = await anyio.to_thread.run_sync(self._index.ids)
             bar = tqdm(
                 total=total, desc="Reindexing", unit="exp", file=sys.stderr, disable=not progress
             )
             after: uuid.UUID | None = None
-            done = 0
+            seen: set[str] = set()
             while True:
                 async with self._sessions() as db:
-                    ids = await changes.experience_ids_page(db, after, BATCH)
+                    ids = await changes.experience_ids_page(db, after, self._batch)
                 if not ids:
                     break
                 await self._apply(ids, None)
+                seen.update(str(i) for i in ids)
                 after = ids[-1]
-                done += len(ids)
                 bar.update(len(ids))
             bar.close()
-            await anyio.to_thread.run_sync(self._index.apply, [], [], start)
-        await self.catch_up()
-        return done
+            await anyio.to_thread.run_sync(self._index.apply, [], sorted(before - seen), None)
+            await anyio.to_thread.run_sync(self._index.set_cursor, start)
+        await self._follow()
+        return len(seen)

@@ -73,7 +73,7 @@ async def authenticate(tx: Tx, api_key: str) -> Agent:
     agent = await store.by_key_hash(tx.db, digest)
     if agent is None or not hmac.compare_digest(agent.key_hash, digest):
         raise Unauthorized("Invalid API key.")
-    await store.touch_last_used(tx.db, agent.id)
+    await store.touch_last_used(tx.db, agent)
     return agent
 
 

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
@@ -88,8 +89,18 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         exp.short_id = short_id
         exp.slug = f"{base}-{short_id.lower()}" if slug_taken else base
         break
-    tx.db.add(exp)
-    await tx.db.flush()
+    for _ in range(5):
+        try:
+            async with tx.db.begin_nested():
+                tx.db.add(exp)
+                await tx.db.flush()
+            break
+        except IntegrityError:
+            # a concurrent writer took the slug (same goal) between the check and the insert
+            exp.short_id = new_short_id()
+            exp.slug = f"{base}-{exp.short_id.lower()}"
+    else:
+        raise Conflict("Could not give the experience a unique slug; try again.")
     await tx.db.refresh(exp)
     tx.touch(exp.id)
     return exp

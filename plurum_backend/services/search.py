@@ -1,4 +1,4 @@
-"""Hybrid search: Tantivy BM25 and pgvector cosine, fused by weighted reciprocal rank fusion.
+"""Hybrid search: Tantivy BM25 and pgvector cosine, fused by ``search.fusion``.
 
 Both retrievals apply visibility, tag and quality filters inside the index, so filtered-out
 documents never crowd a match out of the candidate list. ``rank`` is the one ranking path:
@@ -8,8 +8,9 @@ How the settings were chosen, with the measurements, is in docs/search.md.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import anyio.to_thread
@@ -26,7 +27,18 @@ Mode = Literal["hybrid", "fulltext", "vector"]
 TUNING = Tuning()
 CANDIDATES = TUNING.depth
 
-__all__ = ["CANDIDATES", "TUNING", "Fused", "Mode", "Tuning", "fuse", "rank", "retrieve", "search"]
+__all__ = [
+    "CANDIDATES",
+    "TUNING",
+    "Candidates",
+    "Fused",
+    "Mode",
+    "Tuning",
+    "candidates",
+    "normalize_tags",
+    "rank",
+    "search",
+]
 
 
 def normalize_tags(tags: list[str]) -> list[str]:
@@ -55,26 +67,36 @@ async def candidates(
     depth: int,
     mode: Mode = "hybrid",
 ) -> Candidates:
-    """Each side's filtered top ``depth``, best first, with its own score."""
-    fulltext: list[Hit] = []
-    vector: list[Hit] = []
+    """Each side's filtered top ``depth``, best first, with its own score.
+
+    Tantivy runs in a worker thread while PostgreSQL answers the vector query.
+    """
+    bm25: asyncio.Future[list[tuple[str, float]]] | None = None
     if mode != "vector":
-        found = await anyio.to_thread.run_sync(
-            lambda: plurum.index.search(
-                query,
-                audience=audience_for(viewer),
+        audience = audience_for(viewer)
+        bm25 = asyncio.ensure_future(
+            anyio.to_thread.run_sync(
+                lambda: plurum.index.search(
+                    query, audience=audience, tags=tags, min_quality=min_quality, limit=depth
+                )
+            )
+        )
+    vector: list[Hit] = []
+    try:
+        if mode != "fulltext":
+            embedding = await plurum.embedder.aembed_query(query)
+            nearest = await store.nearest(
+                db,
+                embedding.tolist(),
+                viewer=viewer,
                 tags=tags,
                 min_quality=min_quality,
                 limit=depth,
             )
-        )
-        fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    if mode != "fulltext":
-        embedding = await plurum.embedder.aembed_query(query)
-        nearest = await store.nearest(
-            db, embedding.tolist(), viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
-        )
-        vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
+            vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
+    finally:
+        found = await bm25 if bm25 is not None else []
+    fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
     return Candidates(fulltext, vector)
 
 
@@ -101,34 +123,6 @@ async def rank(
         mode=mode,
     )
     return fuse_hits(query, found.fulltext, found.vector, tuning)
-
-
-async def retrieve(
-    plurum: Plurum,
-    db: AsyncSession,
-    *,
-    query: str,
-    viewer: uuid.UUID | None,
-    tags: list[str],
-    min_quality: float | None,
-    depth: int = CANDIDATES,
-) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    """The two candidate id lists, best first (kept for callers that fuse by rank alone)."""
-    found = await candidates(
-        plurum, db, query=query, viewer=viewer, tags=tags, min_quality=min_quality, depth=depth
-    )
-    return [h.id for h in found.fulltext], [h.id for h in found.vector]
-
-
-def fuse(fulltext: list[uuid.UUID], vector: list[uuid.UUID], query: str = "") -> list[Fused]:
-    """Rank-only fusion of two id lists (scores unknown: convex fusion falls back to RRF)."""
-    rrf = replace(TUNING, fusion="rrf")
-    return fuse_hits(
-        query,
-        [Hit(i, 1.0) for i in fulltext],
-        [Hit(i, 1.0) for i in vector],
-        rrf,
-    )
 
 
 async def search(

@@ -13,7 +13,7 @@ from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub
-from plurum_backend.services.search import fuse, normalize_tags, retrieve
+from plurum_backend.services.search import normalize_tags, rank
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
 from plurum_backend.store.models import Agent, Contribution, Entry, Session
@@ -51,10 +51,7 @@ async def open_session(
     await tx.db.refresh(session)
     await pulse.session_opened(plurum, tx, session, agent)
 
-    fulltext, vector = await retrieve(
-        plurum, tx.db, query=text, viewer=agent.id, tags=[], min_quality=None, depth=50
-    )
-    ranked = fuse(fulltext, vector)[:RELEVANT_LIMIT]
+    ranked = (await rank(plurum, tx.db, query=text, viewer=agent.id))[:RELEVANT_LIMIT]
     rows = await experience_store.with_authors(tx.db, [f.id for f in ranked], agent.id)
     relevant = [
         render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)

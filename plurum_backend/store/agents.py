@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from plurum_backend.store.models import (
     Acquisition,
@@ -32,10 +33,28 @@ async def username_taken(db: AsyncSession, username: str) -> bool:
     return await db.scalar(select(Agent.id).where(Agent.username == username)) is not None
 
 
-async def touch_last_used(db: AsyncSession, agent_id: uuid.UUID) -> None:
-    await db.execute(
-        update(Agent).where(Agent.id == agent_id).values(last_used_at=datetime.now(UTC))
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+async def touch_last_used(db: AsyncSession, agent: Agent) -> None:
+    """Record a use, at most once a minute per agent.
+
+    Writing on every request would lock the agent's row until each request commits, and so
+    serialize an agent's concurrent requests (a bulk loader, a busy MCP host) on it.
+    """
+    now = datetime.now(UTC)
+    if agent.last_used_at is not None and now - agent.last_used_at < LAST_USED_GRANULARITY:
+        return
+    stale = or_(Agent.last_used_at.is_(None), Agent.last_used_at < now - LAST_USED_GRANULARITY)
+    touched = await db.scalar(
+        update(Agent)
+        .where(Agent.id == agent.id, stale)
+        .values(last_used_at=now)
+        .returning(Agent.last_used_at)
+        .execution_options(synchronize_session=False)
     )
+    if touched is not None:
+        set_committed_value(agent, "last_used_at", touched)
 
 
 async def _count(db: AsyncSession, query: object) -> int:

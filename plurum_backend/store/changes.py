@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from plurum_backend.store.models import Experience, SearchChange
 
@@ -29,7 +30,8 @@ async def settled_changes(
 
 
 async def experiences_by_ids(db: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Experience]:
-    result = await db.scalars(select(Experience).where(Experience.id.in_(ids)))
+    query = select(Experience).options(defer(Experience.embedding)).where(Experience.id.in_(ids))
+    result = await db.scalars(query)
     return list(result)
 
 

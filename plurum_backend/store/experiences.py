@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from plurum_backend.store.models import Agent, Experience, Outcome, Vote
 from plurum_backend.store.visibility import experience_visible_to
@@ -54,6 +55,7 @@ async def with_authors(
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
+        .options(defer(Experience.embedding))  # 384 floats per row, parsed for nothing
         .where(Experience.id.in_(ids), experience_visible_to(viewer))
     )
     return {e.id: (e, u) for e, u in rows.all()}
@@ -104,8 +106,18 @@ async def nearest(
 ) -> list[tuple[uuid.UUID, float]]:
     """Cosine-nearest visible experiences (HNSW), filters applied inside the index scan."""
     ef_search = min(1000, max(40, limit * 2))
-    await db.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search:d}"))
-    await db.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    # Seq scans off for this query: PostgreSQL's cost model prices the out-of-line vectors too
+    # cheaply and picks a full scan over the HNSW index even at 5k rows (50 ms there, ~1 s at
+    # 100k). A selective tag filter may still use its GIN index and sort exactly.
+    previous = await db.scalar(
+        text(
+            "SELECT current_setting('enable_seqscan'),"
+            " set_config('hnsw.ef_search', :ef, true),"
+            " set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+            " set_config('enable_seqscan', 'off', true)"
+        ),
+        {"ef": str(ef_search)},
+    )
     distance = Experience.embedding.cosine_distance(embedding).label("distance")
     conditions = _filters(viewer, tags, min_quality)
     conditions.append(Experience.embedding.is_not(None))
@@ -119,7 +131,9 @@ async def nearest(
         .subquery()
     )
     rows = await db.execute(select(inner.c.id, inner.c.distance).order_by(inner.c.distance))
-    return [(i, 1.0 - float(d)) for i, d in rows.all()]
+    found = [(i, 1.0 - float(d)) for i, d in rows.all()]
+    await db.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": previous})
+    return found
 
 
 async def counted_outcomes(

@@ -1,0 +1,37 @@
+"""bench/load.py, small: a few agents for a few seconds against `plurum serve`, no errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from plurum_backend.store.database import Database
+from tests import serving
+
+LOAD = Path(__file__).resolve().parents[1] / "bench" / "load.py"
+
+
+@pytest.fixture(scope="module")
+def server(
+    database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[serving.Server]:
+    served = serving.start(database, tmp_path_factory.mktemp("load"))
+    yield served
+    served.stop()
+
+
+def test_load_smoke(server: serving.Server) -> None:
+    argv = [sys.executable, str(LOAD), "--url", server.base, "--pid", str(server.pid)]
+    argv += ["--agents", "4", "--duration", "4", "--seed-experiences", "8", "--json"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    assert result["errors"] == 0, result["error_samples"]
+    assert all(k["count"] > 0 for k in result["kinds"].values()), result["kinds"]
+    assert result["rss_mib"]["start"] and result["rss_mib"]["end"]
+    assert result["throughput_ops_s"] > 0

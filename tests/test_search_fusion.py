@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from plurum_backend.search.fusion import Hit, Tuning, code_ratio, error_shaped, fuse_hits
+
+A, B, C, D = (uuid.UUID(int=i) for i in range(1, 5))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint",
+        "Error: connect ECONNREFUSED ::1:5432",
+        'Traceback (most recent call last):\n  File "app.py", line 3, in <module>',
+        "npm ERR! code ERESOLVE",
+        "ERR_OSSL_EVP_UNSUPPORTED",
+        "2024/02/01 17:03:55 [crit] connect() to unix:/run/gunicorn.sock failed",
+        "django.db.utils.OperationalError: FATAL:  too many clients already",
+    ],
+)
+def test_error_shaped_queries(query: str) -> None:
+    assert error_shaped(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Deploy a FastAPI app to AWS ECS Fargate behind an ALB",
+        "my container keeps getting killed after a few minutes with no log output",
+        "Upgrade EKS to Kubernetes 1.25; we still rely on PodSecurityPolicy",
+        "Migrate an npm-based Turborepo monorepo to pnpm workspaces",
+        "BLM gene encodes RecQ-class DNA helicase.",
+    ],
+)
+def test_plain_queries(query: str) -> None:
+    assert not error_shaped(query)
+
+
+def test_code_ratio() -> None:
+    assert code_ratio("") == 0.0
+    assert code_ratio("plain words only.") == 0.0
+    assert code_ratio("open /etc/hosts now") == pytest.approx(1 / 3)
+
+
+def test_convex_fusion_normalizes_each_side() -> None:
+    fulltext = [Hit(A, 30.0), Hit(B, 20.0), Hit(C, 10.0)]
+    vector = [Hit(C, 0.9), Hit(D, 0.5)]
+    fused = fuse_hits("a plain query", fulltext, vector, Tuning(fusion="convex"))
+    by_id = {f.id: f for f in fused}
+    assert by_id[A].score == pytest.approx(0.5)  # top of BM25, absent from vectors
+    assert by_id[C].score == pytest.approx(0.5)  # bottom of BM25 (0) + top of vectors
+    assert by_id[B].score == pytest.approx(0.25)
+    assert by_id[D].score == pytest.approx(0.0)
+    assert (by_id[C].fulltext_rank, by_id[C].vector_rank) == (3, 1)
+    assert (by_id[D].fulltext_rank, by_id[D].vector_rank) == (None, 2)
+    # equal scores: the better single-side rank first (A is 1st on BM25, C 1st on vectors)
+    assert [f.id for f in fused][:2] in ([A, C], [C, A])
+
+
+def test_error_shaped_query_leans_on_bm25() -> None:
+    fulltext = [Hit(A, 10.0), Hit(B, 1.0)]
+    vector = [Hit(B, 0.9), Hit(A, 0.1)]
+    tuning = Tuning(fusion="convex", fulltext_share=0.4, error_fulltext_share=0.7)
+    assert fuse_hits("why is my app slow", fulltext, vector, tuning)[0].id == B
+    assert fuse_hits("ValueError: bad thing", fulltext, vector, tuning)[0].id == A
+
+
+def test_rrf_fusion() -> None:
+    tuning = Tuning(fusion="rrf", rrf_k=60, fulltext_share=0.5)
+    fused = fuse_hits("q", [Hit(A, 1), Hit(B, 1)], [Hit(B, 1), Hit(C, 1)], tuning)
+    assert [f.id for f in fused] == [B, A, C]
+    assert fused[0].score == pytest.approx(0.5 / 62 + 0.5 / 61)
+
+
+def test_one_side_only_keeps_its_order() -> None:
+    fused = fuse_hits("q", [Hit(A, 3.0), Hit(B, 3.0), Hit(C, 1.0)], [], Tuning())
+    assert [f.id for f in fused] == [A, B, C]
+    assert fuse_hits("q", [], [], Tuning()) == []
