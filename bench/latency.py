@@ -35,6 +35,7 @@ from plurum_backend import schemas as s
 from plurum_backend.importer import import_lines
 from plurum_backend.runtime import Plurum
 from plurum_backend.search.documents import embedding_text
+from plurum_backend.search.embedder import shared_embedder
 from plurum_backend.services import search
 from plurum_backend.store import experiences as store
 from plurum_backend.store.database import Database
@@ -70,6 +71,7 @@ class Stage:
     recall_at_10_depth: float
     http_cached: Percentiles | None = None
     http_embedding: Percentiles | None = None
+    load_average: float = 0.0  # of this shared machine while measuring (2 cores)
 
 
 @dataclass
@@ -90,27 +92,28 @@ async def timed(calls: list[Callable[[], Awaitable[Any]]]) -> list[float]:
 
 
 async def throughput(
-    plurum: Plurum, corpus: SyntheticCorpus, sample: int, offset: int
+    corpus: SyntheticCorpus, sample: int, rounds: int = 3, database: Database | None = None
 ) -> tuple[float, float]:
-    """(model docs/s, import docs/s) on the same generated texts, both with the real model.
+    """(model docs/s, import docs/s), both with the real model, on a fresh empty database.
 
-    The model is timed before and after the import and averaged, as other work on a shared
-    machine moves either figure by a few percent.
+    Each round times the model alone on ``sample`` generated texts, then imports exactly those
+    experiences; the medians over the rounds are reported, as either figure moves by 10-30 %
+    from one minute to the next on a shared 2-core machine. The database is thrown away, so
+    these real-model vectors never mix with the synthetic ones of the latency corpus.
     """
-    start = 10_000_000 + offset  # unlike anything loaded for the stages, new on every run
-    records = list(corpus.records(start, start + sample))
-    texts = [embedding_text(transient(r)) for r in records]
-    plurum.embedder.embed(texts[:8])  # warm up
-
-    def model_seconds() -> float:
-        t0 = time.perf_counter()
-        plurum.embedder.embed(texts)
-        return time.perf_counter() - t0
-
-    before = model_seconds()
-    report = await import_lines(plurum, [json.dumps(r) for r in records], progress=False)
-    after = model_seconds()
-    return sample / ((before + after) / 2), report.imported / report.seconds
+    model, imported = [], []
+    async with fresh_plurum(database) as plurum:
+        plurum.embedder.embed(["warm up"] * 16)
+        for round_ in range(rounds):
+            start = 10_000_000 + round_ * sample
+            records = list(corpus.records(start, start + sample))
+            texts = [embedding_text(transient(r)) for r in records]
+            t0 = time.perf_counter()
+            plurum.embedder.embed(texts)
+            model.append(sample / (time.perf_counter() - t0))
+            report = await import_lines(plurum, [json.dumps(r) for r in records], progress=False)
+            imported.append(report.imported / report.seconds)
+    return statistics.median(model), statistics.median(imported)
 
 
 def service_search(plurum: Plurum, query: str) -> Callable[[], Awaitable[Any]]:
@@ -184,9 +187,11 @@ async def measure(
     if server is not None:
         await server.wait_level(plurum)
         http_fresh = corpus.queries(n, seed=size + 1)
+        await server.times(corpus.queries(20, seed=size + 2))  # warm the server's threads
         await server.times(cached)  # the server's own query cache
         stage.http_cached = Percentiles.of(await server.times(cached))
         stage.http_embedding = Percentiles.of(await server.times(http_fresh))
+    stage.load_average = round(os.getloadavg()[0], 1)
     return stage
 
 
@@ -197,14 +202,14 @@ def stages_for(args: argparse.Namespace) -> list[int]:
 
 
 async def run(args: argparse.Namespace, database: Database | None = None) -> Report:
-    async with fresh_plurum(database, keep=args.keep) as plurum:
+    cache = CachedEmbedder(shared_embedder())
+    corpus = SyntheticCorpus(cache.embed(PHRASES, progress=not args.json))
+    cache.close()
+    model, imported = await throughput(corpus, args.sample, database=database)
+    async with fresh_plurum(database, keep=args.keep, shared_buffers=args.shared_buffers) as plurum:
         progress = args.keep / "bench-progress.json" if args.keep else None
         state = json.loads(progress.read_text()) if progress and progress.exists() else {}
-        loaded, runs = int(state.get("loaded", 0)), int(state.get("runs", 0))
-        cache = CachedEmbedder(plurum.embedder)
-        corpus = SyntheticCorpus(cache.embed(PHRASES, progress=not args.json))
-        cache.close()
-        model, imported = await throughput(plurum, corpus, args.sample, runs * args.sample)
+        loaded = int(state.get("loaded", 0))
         t0 = time.perf_counter()
         probes = corpus.queries(50, seed=99)
         for q in probes:
@@ -217,12 +222,15 @@ async def run(args: argparse.Namespace, database: Database | None = None) -> Rep
         server = Server(plurum.database) if args.http else None
         try:
             for size in stages_for(args):
+                if size < loaded:
+                    print(f"skipping {size}: the kept database already holds {loaded}", flush=True)
+                    continue
                 rate = 0.0
                 if size > loaded:
                     rate = await load(plurum, corpus, loaded, size, quiet=args.json)
                     loaded = size
                     if progress:
-                        progress.write_text(json.dumps({"loaded": loaded, "runs": runs + 1}))
+                        progress.write_text(json.dumps({"loaded": loaded}))
                 if server is not None and not server.started:
                     await server.start()
                 stage = await measure(plurum, corpus, size, args.queries, server)
@@ -234,7 +242,7 @@ async def run(args: argparse.Namespace, database: Database | None = None) -> Rep
             if server is not None:
                 server.stop()
             if progress:
-                progress.write_text(json.dumps({"loaded": loaded, "runs": runs + 1}))
+                progress.write_text(json.dumps({"loaded": loaded}))
     return report
 
 
@@ -253,7 +261,7 @@ async def load(
 HEADER = (
     f"{'experiences':>11}  {'load/s':>7}  {'service cached':>15}  {'service+embed':>15}  "
     f"{'BM25 only':>15}  {'vector only':>15}  {'HTTP cached':>15}  {'HTTP+embed':>15}  "
-    f"{'HNSW R@10':>9}  {'(depth)':>7}"
+    f"{'HNSW R@10':>9}  {'(depth)':>7}  {'load avg':>8}"
 )
 
 
@@ -262,7 +270,7 @@ def stage_line(st: Stage) -> str:
         f"{st.experiences:>11}  {st.load_per_s:>7.0f}  {st.service_cached!s:>15}  "
         f"{st.service_embedding!s:>15}  {st.fulltext_only!s:>15}  {st.vector_only!s:>15}  "
         f"{st.http_cached or '-'!s:>15}  {st.http_embedding or '-'!s:>15}  "
-        f"{st.recall_at_10:>9.3f}  {st.recall_at_10_depth:>7.3f}"
+        f"{st.recall_at_10:>9.3f}  {st.recall_at_10_depth:>7.3f}  {st.load_average:>8.1f}"
     )
 
 
@@ -271,10 +279,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--experiences", type=int, default=100_000)
     p.add_argument("--stages", help="comma-separated sizes (default 10k, 30k and the total)")
     p.add_argument("--queries", type=int, default=200, help="queries per measurement")
-    p.add_argument("--sample", type=int, default=256, help="texts for the model vs import speed")
+    p.add_argument("--sample", type=int, default=1024, help="texts for the model vs import speed")
     p.add_argument("--no-http", dest="http", action="store_false", help="skip the HTTP server")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep", type=Path, help="keep database and index here; resume from it")
+    p.add_argument(
+        "--shared-buffers",
+        default="1GB",
+        help="PostgreSQL shared_buffers of the embedded server (default 1GB; its own is 128MB)",
+    )
     return p
 
 

@@ -31,8 +31,8 @@ from bench.instance import fresh_plurum
 from bench.metrics import mean, ndcg_at, recall_at, reciprocal_rank
 from plurum_backend.importer import import_lines, record_id
 from plurum_backend.runtime import Plurum
-from plurum_backend.store.database import Database
 from plurum_backend.services.search import TUNING, Mode, Tuning, rank
+from plurum_backend.store.database import Database
 
 MODES: tuple[Mode, ...] = ("fulltext", "vector", "hybrid")
 

@@ -4,7 +4,7 @@ Each experience is assembled from a fixed inventory of phrases (a problem, a sta
 pitfall, log lines, code) with random versions, hosts and numbers, so 100,000 of them differ in
 wording, length and fields the way agents' notes do. Its vector is the normalized weighted mean
 of the *real* MiniLM embeddings of the phrases it was built from plus a little Gaussian noise:
-the model runs once per phrase (about 400 of them, cached on disk), not once per experience.
+the model runs once per phrase (102 of them, cached on disk), not once per experience.
 Neighbourhoods therefore look like real ones (same problem, other stack = close; unrelated =
 far), which is what HNSW's speed and recall depend on.
 """
@@ -294,9 +294,10 @@ class SyntheticCorpus:
 def transient(record: dict[str, Any]) -> Experience:
     """The Experience the importer will build, just enough for ``embedding_text``."""
     from plurum_backend.importer import Record, experience_of, record_id
+    from plurum_backend.services.scrub import Scrub
 
     parsed = Record.model_validate(record)
-    return experience_of(parsed, record_id(parsed.id, ""), 0)
+    return experience_of(parsed, record_id(parsed.id, ""), 0, Scrub())
 
 
 def _key(text: str) -> str:

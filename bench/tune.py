@@ -16,8 +16,10 @@ import argparse
 import asyncio
 import itertools
 import os
+import statistics
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +39,8 @@ from plurum_backend.services.search import TUNING, Candidates, candidates
 from plurum_backend.store.models import Experience
 
 Lists = dict[str, Candidates]
+# The fusion search started from: equal-weight reciprocal rank fusion, k = 60.
+STARTING = Tuning(fusion="rrf", rrf_k=60, fulltext_share=0.5, error_fulltext_share=0.5)
 
 
 async def collect(run: Loaded, depth: int) -> Lists:
@@ -49,16 +53,48 @@ async def collect(run: Loaded, depth: int) -> Lists:
     return out
 
 
+Fuse = Callable[[str, list[Hit], list[Hit]], list[uuid.UUID]]
+
+
+def production(tuning: Tuning) -> Fuse:
+    return lambda q, ft, vec: [f.id for f in fuse_hits(q, ft, vec, tuning)]
+
+
+def normalized_by(norm: str, share: float) -> Fuse:
+    """Convex fusion with another normalisation (not shipped): z-score, or TM2C2 (cosine
+    scaled from a theoretical minimum of 0 instead of the list's minimum)."""
+
+    def scale(hits: list[Hit], low: float | None) -> dict[uuid.UUID, float]:
+        if not hits:
+            return {}
+        values = [h.score for h in hits]
+        if norm == "z":
+            mu, sd = statistics.mean(values), statistics.pstdev(values) or 1.0
+            return {h.id: (h.score - mu) / sd for h in hits}
+        bottom = min(values) if low is None else low
+        spread = max(values) - bottom
+        return {h.id: (h.score - bottom) / spread if spread > 0 else 1.0 for h in hits}
+
+    missing = -3.0 if norm == "z" else 0.0
+
+    def fuse(query: str, ft: list[Hit], vec: list[Hit]) -> list[uuid.UUID]:
+        a, b = scale(ft, None), scale(vec, 0.0 if norm == "tm2c2" else None)
+        total = {d: share * a.get(d, missing) + (1 - share) * b.get(d, missing) for d in {*a, *b}}
+        return sorted(total, key=lambda d: -total[d])
+
+    return fuse
+
+
 def score_fusion(
-    run: Loaded, lists: Lists, tuning: Tuning, side: str = "hybrid"
+    run: Loaded, lists: Lists, tuning: Tuning, side: str = "hybrid", fuse: Fuse | None = None
 ) -> dict[str, Score]:
+    fuse = fuse or production(tuning)
     ranked: dict[str, list[str]] = {}
     text = {q.id: q.text for q in run.dataset.queries}
     for qid, c in lists.items():
         ft = c.fulltext[: tuning.depth] if side != "vector" else []
         vec = c.vector[: tuning.depth] if side != "fulltext" else []
-        fused = fuse_hits(text[qid], ft, vec, tuning)
-        ranked[qid] = [run.ids[f.id] for f in fused[:100]]
+        ranked[qid] = [run.ids[d] for d in fuse(text[qid], ft, vec)[:100]]
     return scores(run.dataset, ranked)
 
 
@@ -76,17 +112,24 @@ def fusion_report(run: Loaded, lists: Lists) -> None:
     for k, share in itertools.product((5, 10, 20, 60, 100), (0.3, 0.4, 0.5, 0.6, 0.7)):
         t = replace(base, fusion="rrf", rrf_k=k, fulltext_share=share, error_fulltext_share=share)
         print(row(f"rrf k={k} share={share}", score_fusion(run, lists, t)))
-    for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+    for share in (0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
         t = replace(base, fusion="convex", fulltext_share=share, error_fulltext_share=share)
         print(row(f"convex share={share}", score_fusion(run, lists, t)))
+    for norm in ("z", "tm2c2"):
+        fuse = normalized_by(norm, 0.5)
+        print(
+            row(
+                f"convex share=0.5, {norm} normalisation", score_fusion(run, lists, base, fuse=fuse)
+            )
+        )
     for fusion, share, err in itertools.product(
         ("rrf", "convex"), (0.3, 0.4, 0.5), (0.5, 0.6, 0.7, 0.8)
     ):
         t = replace(base, fusion=fusion, rrf_k=60, fulltext_share=share, error_fulltext_share=err)  # type: ignore[arg-type]
         print(row(f"{fusion} share={share} error_share={err}", score_fusion(run, lists, t)))
-    for depth in (10, 20, 50, 100, 200):
-        t = replace(TUNING, depth=depth)
-        print(row(f"chosen tuning, depth={depth}", score_fusion(run, lists, t)))
+    for depth in (10, 20, 50, 100, 200, 300):
+        t = replace(TUNING, depth=depth, error_fulltext_share=TUNING.fulltext_share)
+        print(row(f"convex 0.5, depth={depth}", score_fusion(run, lists, t)))
 
 
 async def all_experiences(run: Loaded) -> list[Experience]:
@@ -137,8 +180,6 @@ def side_index(
         query = index.parse_query(terms, default_field_names=list(fields), field_boosts=fields)
         searcher = index.searcher()
         hits = searcher.search(query, limit=limit).hits
-        import uuid
-
         return [Hit(uuid.UUID(searcher.doc(a)["id"][0]), float(s)) for s, a in hits]
 
     return search
@@ -175,11 +216,11 @@ async def fulltext_report(run: Loaded, lists: Lists) -> None:
             where.mkdir()
             search = side_index(exps, stem, stop, fields, where)
             swapped = {
-                q.id: Candidates(search(q.text, 200), lists[q.id].vector)
+                q.id: Candidates(search(q.text, 300), lists[q.id].vector)
                 for q in run.dataset.queries
             }
             print(row(label + " [bm25]", score_fusion(run, swapped, TUNING, "fulltext")))
-            print(row(label + " [hybrid]", score_fusion(run, swapped, TUNING)))
+            print(row(label + " [hybrid, starting RRF]", score_fusion(run, swapped, STARTING)))
 
 
 def embedding_variants() -> dict[str, Callable[[Experience], list[str]]]:
@@ -222,7 +263,7 @@ async def embedding_report(run: Loaded, lists: Lists) -> None:
         sims = qvec @ matrix.T
         swapped = {}
         for qi, q in enumerate(queries):
-            order = np.argsort(-sims[qi])[:200]
+            order = np.argsort(-sims[qi])[:300]
             vec = [Hit(exps[i].id, float(sims[qi, i])) for i in order]
             swapped[q.id] = Candidates(lists[q.id].fulltext, vec)
         print(row(label + " [vector]", score_fusion(run, swapped, TUNING, "vector")))
@@ -233,7 +274,7 @@ async def embedding_report(run: Loaded, lists: Lists) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     dataset = load(args.dataset)
     async with loaded(dataset) as run:
-        lists = await collect(run, 200)
+        lists = await collect(run, 300)
         if args.what == "fusion":
             fusion_report(run, lists)
         elif args.what == "fulltext":

@@ -99,7 +99,8 @@ def register(args: argparse.Namespace) -> None:
             timeout=30,
         )
     except httpx.HTTPError as exc:
-        raise ConfigError(f"Cannot reach the Plurum API at {url} ({exc.__class__.__name__}).")
+        reason = exc.__class__.__name__
+        raise ConfigError(f"Cannot reach the Plurum API at {url} ({reason}).") from None
     if response.status_code != 201:
         try:
             detail = str(response.json()["detail"])

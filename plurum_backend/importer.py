@@ -7,10 +7,10 @@ already stored is skipped. An id that is not a UUID (``"e001"``, a corpus id) be
 and ``slug`` are kept when free. The author (``author.username``) is found or created without
 a usable key; lines without one belong to ``default_agent``.
 
-``documents.embedding_text`` decides what is embedded, each batch is one transaction that
-records its changes in the search change sequence, and the runtime indexes them on commit.
-The model works on batch n+1 while batch n is written, so importing runs at nearly the
-model's own speed.
+Text is scrubbed of secrets as every write is, ``documents.embedding_text`` decides what is
+embedded, each batch is one transaction that records its changes in the search change
+sequence, and the runtime indexes them on commit. The model works on batch n+1 while batch n
+is written, so importing runs at nearly the model's own speed.
 """
 
 from __future__ import annotations
@@ -39,13 +39,14 @@ from plurum_backend.runtime import Plurum
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services.content import list_item
 from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
+from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import transfer as store
 from plurum_backend.store.models import Agent, Experience
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 IMPORT_NAMESPACE = uuid.UUID("6f1c2e8a-3d4b-5a69-8e7f-0b1c2d3e4f50")
-BATCH = 64
+BATCH = 128
 DEFAULT_AGENT = "imported"
 _USERNAME = re.compile(r"^[a-z0-9]{3,32}$")
 _SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
@@ -98,6 +99,7 @@ class ImportReport:
     invalid: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    redactions: dict[str, int] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -105,6 +107,8 @@ class ImportReport:
 
     def summary(self) -> str:
         extra = [f"{self.skipped} already present"] if self.skipped else []
+        if self.redactions:
+            extra.append(f"{sum(self.redactions.values())} secrets redacted")
         if self.invalid:
             extra.append(f"{len(self.invalid)} invalid lines, first: {self.invalid[0]}")
         notes = f" ({'; '.join(extra)})" if extra else ""
@@ -138,10 +142,11 @@ def _parse(number: int, line: str) -> tuple[Record, uuid.UUID]:
     return record, record_id(record.id, line)
 
 
-def experience_of(record: Record, exp_id: uuid.UUID, number: int) -> Experience:
+def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) -> Experience:
+    """The Experience a line describes, scrubbed of secrets like any other write."""
     try:
         lists = {
-            name: [list_item(kind, i) for i in getattr(record, name)]
+            name: scrub.objects([list_item(kind, i) for i in getattr(record, name)])
             for name, kind in (
                 ("dead_ends", "dead_end"),
                 ("breakthroughs", "breakthrough"),
@@ -153,9 +158,9 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int) -> Experience:
         raise PlurumError(f"line {number}: {exc.message}") from None
     exp = Experience(
         id=exp_id,
-        goal=record.goal.strip(),
-        context=record.context,
-        tags=normalize_tags(record.tags),
+        goal=scrub.text(record.goal.strip()),
+        context=scrub.text(record.context),
+        tags=normalize_tags(scrub.texts(record.tags)),
         visibility=record.visibility,
         status=record.status,
         outcome=record.outcome,
@@ -199,6 +204,7 @@ class Importer:
         self.default_agent = default_agent
         self.batch = batch
         self.report = ImportReport()
+        self.scrub = Scrub()
         self._seen: set[uuid.UUID] = set()
 
     async def run(
@@ -220,6 +226,7 @@ class Importer:
             await self._write(*pending, bar)
         bar.close()
         self.report.seconds = time.perf_counter() - started
+        self.report.redactions = self.scrub.report()
         return self.report
 
     async def _step(
@@ -262,7 +269,7 @@ class Importer:
                 self.report.skipped += 1
                 continue
             try:
-                exp = experience_of(record, exp_id, number)
+                exp = experience_of(record, exp_id, number, self.scrub)
             except PlurumError as exc:
                 self.report.invalid.append(exc.message)
                 continue

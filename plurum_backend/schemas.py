@@ -390,7 +390,9 @@ MAX_TOPICS = 20
 
 
 class MarkReadRequest(Request):
-    event_ids: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=1000)
+    event_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        default=None, max_length=1000
+    )  # event ids are PostgreSQL bigints
     mark_all: bool = False
 
 

@@ -121,9 +121,7 @@ def export_file(settings: Settings, target: Path | None, *, public_only: bool = 
             with contextlib.ExitStack() as stack:
                 file = target.open("w", encoding="utf-8") if target else None
                 out = stack.enter_context(file) if file else sys.stdout
-                return await export_lines(
-                    async_sessionmaker(engine), out, public_only=public_only
-                )
+                return await export_lines(async_sessionmaker(engine), out, public_only=public_only)
         finally:
             await engine.dispose()
 

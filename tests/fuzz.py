@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from plurum_backend.store.database import stop_embedded
 from tests import serving
 
 EXCLUDED_PATHS = ("/api/v1/agents/me/rotate-key",)
@@ -83,7 +85,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
-    seed = args.seed if args.seed is not None else int.from_bytes(__import__("os").urandom(3))
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**24)
     with tempfile.TemporaryDirectory(prefix="plurum-fuzz-") as tmp:
         print("Starting plurum serve on a fresh embedded database…", file=sys.stderr)
         server = serving.start(None, Path(tmp) / "data")
@@ -93,6 +95,7 @@ def main() -> None:
             result = run(server.base, key, args.examples, seed, Path(tmp) / "report.json")
         finally:
             server.stop()
+            stop_embedded(Path(tmp) / "data" / "pgdata")  # `plurum serve` leaves it running
     output = result.pop("output")
     if args.json:
         print(json.dumps(result, indent=2))

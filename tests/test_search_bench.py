@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import latency, quality
+from bench import freshness, latency, quality
 from bench.datasets import load
 from bench.metrics import ndcg_at, recall_at, reciprocal_rank
 from plurum_backend.store.database import Database
@@ -78,7 +78,14 @@ async def test_quality_smoke(
 async def test_latency_smoke(database: Database) -> None:
     truncate_all(database)
     args = argparse.Namespace(
-        experiences=60, stages="30,60", queries=5, sample=8, http=False, json=True, keep=None
+        experiences=60,
+        stages="30,60",
+        queries=5,
+        sample=8,
+        http=False,
+        json=True,
+        keep=None,
+        shared_buffers=None,
     )
     report = await latency.run(args, database)
     assert [st.experiences for st in report.stages] == [30, 60]
@@ -86,3 +93,9 @@ async def test_latency_smoke(database: Database) -> None:
     for stage in report.stages:
         assert 0 < stage.service_cached.p50 <= stage.service_cached.p99
         assert 0.0 <= stage.recall_at_10 <= 1.0
+
+
+async def test_freshness_smoke(database: Database) -> None:
+    truncate_all(database)
+    figures = await freshness.run(writes=3, database=database)
+    assert figures["writes"] == 3 and 0 < figures["max_ms"] < 1000

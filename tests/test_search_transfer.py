@@ -69,6 +69,18 @@ async def test_import_is_idempotent_and_searchable(
     assert all("SQLite" not in hit["goal"] for hit in r.json()["results"])  # e002 is private
 
 
+async def test_import_scrubs_secrets_like_any_write(
+    client: httpx.AsyncClient, plurum: Plurum
+) -> None:
+    token = "ghp_" + "A1b2C3d4E5" * 4
+    record = {"id": "leaky", "short_id": "Leaky001", "goal": "Push with a token", "context": token}
+    report = await import_lines(plurum, lines([record]), progress=False)
+    assert report.redactions == {"github_token": 1}
+    assert "1 secrets redacted" in report.summary()
+    detail = (await client.get("/experiences/Leaky001")).json()
+    assert token not in detail["context"] and "[REDACTED:github_token]" in detail["context"]
+
+
 async def test_author_defaults_to_the_given_agent(
     plurum: Plurum, client: httpx.AsyncClient, register: Register
 ) -> None:

@@ -143,8 +143,8 @@ def parse_query(model: type[BaseModel], request: Request) -> BaseModel:
     data: dict[str, Any] = {}
     for key in request.query_params:
         values = request.query_params.getlist(key)
-        if key == "tags":
-            data[key] = [t for v in values for t in v.split(",") if t.strip()]
+        if key == "tags":  # ?tags=a&tags=b or ?tags=a,b; an empty tag is refused, not dropped
+            data[key] = [t for v in values for t in v.split(",")]
         else:
             data[key] = values[-1]
     try:

@@ -40,7 +40,7 @@ CLOSE_POLICY = 1008
 
 
 class InboxQuery(Query):
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=2**63 - 1)  # event ids are PostgreSQL bigints
     limit: int = Field(default=50, ge=1, le=200)
 
 

@@ -94,7 +94,7 @@ class FulltextIndex:
         meta = self._read_meta()
         if meta.get("schema_version") != SCHEMA_VERSION:
             # Unknown state (new directory, older schema, lost cursor): start empty at cursor
-            # zero; catching up then replays the whole change sequence.
+            # zero, which the next catch-up answers with a rebuild from the database.
             shutil.rmtree(self.path, ignore_errors=True)
             meta = {}
         self.path.mkdir(parents=True, exist_ok=True)

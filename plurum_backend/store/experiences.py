@@ -105,7 +105,9 @@ async def nearest(
     exclude: uuid.UUID | None = None,
 ) -> list[tuple[uuid.UUID, float]]:
     """Cosine-nearest visible experiences (HNSW), filters applied inside the index scan."""
-    ef_search = min(1000, max(40, limit * 2))
+    # With the graph of migration 0004, ef_search 100 finds 95% of the true top 10 at 100k
+    # experiences; iterative scans keep going past it when more rows are asked for.
+    ef_search = min(1000, max(100, limit))
     # Seq scans off for this query: PostgreSQL's cost model prices the out-of-line vectors too
     # cheaply and picks a full scan over the HNSW index even at 5k rows (50 ms there, ~1 s at
     # 100k). A selective tag filter may still use its GIN index and sort exactly.
