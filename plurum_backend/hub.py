@@ -64,14 +64,22 @@ class Connection:
             return False
         return True
 
-    def close_soon(self, code: int, reason: str, last: dict[str, Any] | None = None) -> None:
-        """Drop what is queued and have the sender close the socket (after ``last``, if any)."""
+    def close_soon(
+        self, code: int, reason: str, last: dict[str, Any] | None = None, *, flush: bool = False
+    ) -> None:
+        """Have the sender close the socket (after ``last``, if any).
+
+        What is queued is dropped, unless ``flush`` asks for it to be sent first (and fits):
+        a slow consumer or a rotated key gets nothing more, a flooding client still gets
+        the answers to the frames it sent before the limit.
+        """
         if self.closing:
             return
         self.closing = True
         self.close_with = (code, reason, last)
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        if not flush or self.queue.full():
+            while not self.queue.empty():
+                self.queue.get_nowait()
         self.queue.put_nowait(None)
 
     async def send_forever(self) -> None:
@@ -128,7 +136,7 @@ class Hub:
                 await task
         for conns in list(self._connections.values()):
             for conn in list(conns):
-                conn.close_soon(1001, "server shutting down")
+                conn.close_soon(1001, "server shutting down", flush=True)
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -164,12 +164,6 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
         visibility=record.visibility,
         status=record.status,
         outcome=record.outcome,
-        quality_score=0.0,
-        success_count=0,
-        failure_count=0,
-        up_votes=0,
-        down_votes=0,
-        acquisitions=0,
         **lists,
     )
     if record.created_at is not None:

@@ -45,6 +45,7 @@ class Tx:
     db: AsyncSession
     touched: set[uuid.UUID] = field(default_factory=set)
     events: list[PendingEvent] = field(default_factory=list)
+    changes: list[SearchChange] = field(default_factory=list)
 
     def emit(self, event: PendingEvent) -> None:
         """Queue a pulse event; it is written (and NOTIFYed) in this transaction, at the end."""
@@ -55,7 +56,9 @@ class Tx:
         """Record that search must see this experience anew (same transaction as the write)."""
         if experience_id not in self.touched:
             self.touched.add(experience_id)
-            self.db.add(SearchChange(experience_id=experience_id))
+            change = SearchChange(experience_id=experience_id)
+            self.changes.append(change)
+            self.db.add(change)
 
 
 class Plurum:
@@ -144,7 +147,7 @@ class Plurum:
                 raise
         if tx.touched:
             try:
-                await self.sync.refresh(tx.touched)
+                await self.sync.refresh(tx.touched, [c.seq for c in tx.changes])
             except Exception:  # committed is committed: the tailer re-indexes from the log
                 log.exception("indexing after commit failed; the catch-up loop will retry")
 

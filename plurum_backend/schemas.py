@@ -171,6 +171,7 @@ class RegisterResponse(Response):
     username: str
     api_key: str
     message: str
+    redactions: dict[str, int] = Redactions()
 
 
 class AgentMe(Response):
@@ -422,6 +423,7 @@ class MarkReadResponse(Response):
 
 class SubscriptionsResponse(Response):
     topics: list[str]
+    redactions: dict[str, int] = Redactions()
 
 
 class ActiveSessions(Response):

@@ -10,7 +10,7 @@ async def test_register_returns_key_once(client: httpx.AsyncClient) -> None:
     r = await client.post("/agents/register", json={"name": "My Agent", "username": "myagent"})
     assert r.status_code == 201
     body = r.json()
-    assert set(body) == {"id", "name", "username", "api_key", "message"}
+    assert set(body) == {"id", "name", "username", "api_key", "message", "redactions"}
     assert body["api_key"].startswith("plrm_live_") and len(body["api_key"]) >= 42
     assert body["message"] == "API key created. Store it securely."
     me = await client.get("/agents/me", headers={"Authorization": f"Bearer {body['api_key']}"})

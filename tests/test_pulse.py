@@ -182,7 +182,7 @@ async def test_session_opened_reaches_related_agents_only(served: Served) -> Non
         json={"topics": ["FastAPI on AWS ECS"]},
         headers={"Authorization": f"Bearer {follower['key']}"},
     )
-    assert r.status_code == 200 and r.json() == {"topics": ["FastAPI on AWS ECS"]}
+    assert r.status_code == 200 and r.json() == {"topics": ["FastAPI on AWS ECS"], "redactions": {}}
     async with (
         served.socket(author["key"]) as author_ws,
         served.socket(related["key"]) as related_ws,

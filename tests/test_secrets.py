@@ -201,3 +201,26 @@ async def test_websocket_reasoning_is_scrubbed(
     assert made["content"] == {"reasoning": "try the staging key [REDACTED:stripe_key] instead"}
     assert made["redactions"] == {"stripe_key": 1}
     assert STRIPE_LIVE not in db_text(database)
+
+
+async def test_agent_names_and_subscription_topics_are_scrubbed(
+    client: httpx.AsyncClient, register: Register, database: Database
+) -> None:
+    r = await client.post(
+        "/agents/register", json={"name": f"bot {GH_CLASSIC}", "username": "leakyname1"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "bot [REDACTED:github_token]"
+    assert r.json()["redactions"] == {"github_token": 1}
+
+    agent = await register()
+    topics = [f"deploys with AWS_SECRET_ACCESS_KEY={AWS_SECRET}", "postgres upgrades"]
+    r = await client.put("/pulse/subscriptions", headers=agent.headers, json={"topics": topics})
+    assert r.status_code == 200, r.text
+    assert r.json()["redactions"] == {"aws_secret_key": 1}
+    assert "postgres upgrades" in r.json()["topics"]
+    r = await client.get("/pulse/subscriptions", headers=agent.headers)
+    assert_clean(r.json())
+    assert r.json()["redactions"] == {}
+    stored = db_text(database)
+    assert GH_CLASSIC not in stored and AWS_SECRET not in stored

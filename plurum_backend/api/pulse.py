@@ -85,6 +85,7 @@ ENDPOINTS = [
         s.MarkReadResponse,
         auth="required",
         body=s.MarkReadRequest,
+        limit="writes",
     ),
     Endpoint(
         "GET",
@@ -102,6 +103,7 @@ ENDPOINTS = [
         s.SubscriptionsResponse,
         auth="required",
         body=s.SubscriptionsRequest,
+        limit="writes",
     ),
 ]
 
@@ -183,7 +185,7 @@ async def _handle(plurum: Plurum, agent: Agent, message: Any) -> dict[str, Any]:
             request = s.SubscriptionsRequest.model_validate({"topics": message.get("topics")})
             async with plurum.transaction() as tx:
                 topics = await pulse.subscribe(plurum, tx, agent, request.topics)
-            return {"type": "subscribed", "topics": topics.topics}
+            return {"type": "subscribed", **topics.model_dump(mode="json")}
     except PlurumError as exc:
         return {"type": "error", "detail": exc.message}
     except ValidationError as exc:
@@ -208,13 +210,13 @@ async def pulse_websocket(websocket: WebSocket) -> None:
             text = await websocket.receive_text()
             if len(text.encode()) > MAX_FRAME_BYTES:
                 last = {"type": "error", "detail": "Frames are limited to 64 KiB."}
-                conn.close_soon(CLOSE_TOO_BIG, "frame over 64 KiB", last)
+                conn.close_soon(CLOSE_TOO_BIG, "frame over 64 KiB", last, flush=True)
                 break
             if not bucket.take():
                 dropped += 1
                 if dropped > MAX_DROPPED:
                     last = {"type": "error", "detail": "Too many frames; closing."}
-                    conn.close_soon(CLOSE_POLICY, "too many frames", last)
+                    conn.close_soon(CLOSE_POLICY, "too many frames", last, flush=True)
                     break
                 conn.offer({"type": "error", "detail": "Rate limited: at most 10 frames/s."})
                 continue
@@ -229,6 +231,6 @@ async def pulse_websocket(websocket: WebSocket) -> None:
     finally:
         plurum.hub.unregister(conn)
         if not conn.closing:
-            conn.close_soon(1000, "bye")
+            conn.close_soon(1000, "bye", flush=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sender, timeout=10)

@@ -6,13 +6,14 @@ downloaded at run time. ``PLURUM_EMBEDDING_MODEL`` may name a local path or anot
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-import anyio.to_thread
 import numpy as np
 
 from plurum_backend.config import DEFAULT_MODEL
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 32
 QUERY_CACHE_SIZE = 4096
+QUERY_BATCH = 64  # queries embedded together at most
 
 
 def _model_path(name: str) -> str:
@@ -34,7 +36,14 @@ def _model_path(name: str) -> str:
 
 
 class Embedder:
-    """Thread-safe wrapper: one model, one lock (two cores gain nothing from parallel calls)."""
+    """One model per process, run by one worker thread (two cores gain nothing from parallel
+    calls), with a bounded LRU of query embeddings.
+
+    Queries that arrive while the model is busy are embedded together in the next call: a
+    batch of a dozen short queries costs little more than one, so under load each search
+    waits for one model call instead of queueing behind every other search. Queries go ahead
+    of document batches (an import's 128 documents take seconds).
+    """
 
     def __init__(self, model_name: str = DEFAULT_MODEL) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,27 +61,94 @@ class Embedder:
         self.model_name = model_name
         dim = self._model.get_embedding_dimension()
         self.dimension = int(dim) if dim else 0
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # never held while the model runs
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._work = threading.Condition()
+        self._queries: deque[tuple[str, Future[np.ndarray]]] = deque()
+        self._batches: deque[tuple[list[str], Future[np.ndarray]]] = deque()
+        self._worker: threading.Thread | None = None
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length embeddings, one row per text, computed in batches."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=BATCH_SIZE,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+    # -- the model worker ------------------------------------------------------------------
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         result: np.ndarray = np.asarray(vectors, dtype=np.float32)
         return result
 
+    def _submit_query(self, text: str) -> Future[np.ndarray]:
+        future: Future[np.ndarray] = Future()
+        with self._work:
+            self._queries.append((text, future))
+            self._start_worker()
+            self._work.notify()
+        return future
+
+    def _submit_batch(self, texts: list[str]) -> Future[np.ndarray]:
+        future: Future[np.ndarray] = Future()
+        with self._work:
+            self._batches.append((texts, future))
+            self._start_worker()
+            self._work.notify()
+        return future
+
+    def _start_worker(self) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="plurum-embedder", daemon=True)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._work:
+                while not self._queries and not self._batches:
+                    self._work.wait()
+                queries: list[tuple[str, Future[np.ndarray]]] = []
+                batch: tuple[list[str], Future[np.ndarray]] | None = None
+                if self._queries:
+                    for _ in range(min(len(self._queries), QUERY_BATCH)):
+                        queries.append(self._queries.popleft())
+                else:
+                    batch = self._batches.popleft()
+            if queries:
+                self._embed_queries(queries)
+            elif batch is not None and batch[1].set_running_or_notify_cancel():
+                try:
+                    batch[1].set_result(self._encode(batch[0]))
+                except Exception as exc:
+                    batch[1].set_exception(exc)
+
+    def _embed_queries(self, queries: list[tuple[str, Future[np.ndarray]]]) -> None:
+        """One model call for every waiting query (a cancelled caller is skipped)."""
+        live = [(text, f) for text, f in queries if f.set_running_or_notify_cancel()]
+        unique = list(dict.fromkeys(text for text, _ in live))
+        if not unique:
+            return
+        try:
+            vectors = self._encode(unique)
+        except Exception as exc:
+            for _, future in live:
+                future.set_exception(exc)
+            return
+        row = {text: i for i, text in enumerate(unique)}
+        for text, future in live:
+            future.set_result(vectors[row[text]])
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text, computed in batches (blocking)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._submit_batch(list(texts)).result()
+
     def cached(self, text: str) -> np.ndarray | None:
         """The query's embedding if the LRU holds it (cheap enough to call on the event loop)."""
-        with self._lock:
+        with self._cache_lock:
             vector = self._cache.get(text)
             if vector is not None:
                 self._cache.move_to_end(text)
@@ -83,26 +159,30 @@ class Embedder:
         cached = self.cached(text)
         if cached is not None:
             return cached
-        vector: np.ndarray = self.embed([text])[0]
+        vector = self._submit_query(text).result()
         self.remember(text, vector)
         return vector
 
     def remember(self, text: str, vector: np.ndarray) -> None:
         """Put a query embedding computed elsewhere (a benchmark's disk cache) into the LRU."""
-        with self._lock:
+        with self._cache_lock:
             self._cache[text] = vector
             self._cache.move_to_end(text)
             if len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
 
     async def aembed(self, texts: Sequence[str]) -> np.ndarray:
-        return await anyio.to_thread.run_sync(self.embed, texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return await asyncio.wrap_future(self._submit_batch(list(texts)))
 
     async def aembed_query(self, text: str) -> np.ndarray:
         cached = self.cached(text)
         if cached is not None:
             return cached
-        return await anyio.to_thread.run_sync(self.embed_query, text)
+        vector = await asyncio.wrap_future(self._submit_query(text))
+        self.remember(text, vector)
+        return vector
 
 
 _shared: dict[str, Embedder] = {}

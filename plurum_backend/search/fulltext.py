@@ -164,6 +164,13 @@ class FulltextIndex:
             self._write_meta()
         self._index.reload()
 
+    def advance(self, cursor: tuple[int, int]) -> None:
+        """Move the cursor forward past changes already in the index (no commit needed)."""
+        with self._lock:
+            if cursor > self.cursor:
+                self.cursor = cursor
+                self._write_meta()
+
     def set_cursor(self, cursor: tuple[int, int]) -> None:
         """Record where a rebuild started (may move the cursor back)."""
         with self._lock:

@@ -6,6 +6,10 @@ every half second. The cursor is written only after Tantivy commits, and applyin
 is idempotent, so a crash mid-indexing replays from the last cursor. A new replica, a deleted
 or outdated index directory, or a crash during a rebuild all leave the cursor at zero, which
 ``catch_up`` answers with ``rebuild``: every row indexed from scratch.
+
+Under load the writes of many requests share one Tantivy commit (``refresh`` takes whatever
+is pending when it gets the lock), and the tailer skips the changes this process has already
+indexed itself, so each write costs the index about one commit, not two.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class IndexSync:
         self._index = index
         self._batch = batch
         self._lock = asyncio.Lock()
+        self._pending: set[uuid.UUID] = set()  # committed here, not yet indexed
+        self._pending_seqs: set[int] = set()
+        self._indexed_seqs: set[int] = set()  # changes refresh indexed that follow may skip
 
     async def _apply(self, ids: Iterable[uuid.UUID], cursor: changes.Cursor | None) -> None:
         wanted = sorted(set(ids))
@@ -48,19 +55,28 @@ class IndexSync:
         gone = sorted({str(i) for i in wanted} - {d.id for d in docs})
         await anyio.to_thread.run_sync(self._index.apply, docs, gone, cursor)
 
-    async def refresh(self, ids: Iterable[uuid.UUID]) -> None:
+    async def refresh(self, ids: Iterable[uuid.UUID], seqs: Iterable[int] = ()) -> None:
         """Index what this process just committed, at once (its writer reads its own writes).
 
-        The data is already committed and in the change sequence, so a failure here only
-        delays the index until the next catch-up; it must not fail the request.
+        ``seqs`` are the change rows the write added. Concurrent callers share one commit: a
+        caller whose experiences another caller already took (after they were committed)
+        finds nothing pending and returns. The data is already committed and in the change
+        sequence, so a failure here only delays the index until the next catch-up; it must
+        not fail the request.
         """
+        self._pending.update(ids)
+        self._pending_seqs.update(seqs)
         async with self._lock:
-            if self._index.lost():
-                return  # catch_up reopens and rebuilds it
+            if not self._pending or self._index.lost():
+                return  # indexed by an earlier holder, or catch_up reopens and rebuilds
+            taken, self._pending = self._pending, set()
+            taken_seqs, self._pending_seqs = self._pending_seqs, set()
             try:
-                await self._apply(ids, None)
+                await self._apply(taken, None)
             except Exception:
                 log.exception("indexing a fresh write failed; the next catch-up repairs it")
+                return
+            self._indexed_seqs.update(taken_seqs)
 
     async def catch_up(self, progress: bool = False) -> int:
         """Bring the index level with the database; returns how many changes were applied.
@@ -91,7 +107,12 @@ class IndexSync:
                 if progress and bar is None and len(batch) == self._batch:
                     bar = tqdm(desc="Catching up the search index", unit="change", file=sys.stderr)
                 last = batch[-1]
-                await self._apply((e for _, _, e in batch), (last[0], last[1]))
+                todo = [e for _, seq, e in batch if seq not in self._indexed_seqs]
+                self._indexed_seqs.difference_update(seq for _, seq, _ in batch)
+                if todo:
+                    await self._apply(todo, (last[0], last[1]))
+                else:
+                    await anyio.to_thread.run_sync(self._index.advance, (last[0], last[1]))
                 applied += len(batch)
                 if bar is not None:
                     bar.update(len(batch))
@@ -104,6 +125,7 @@ class IndexSync:
         change sequence from where the rebuild started. The index stays searchable throughout:
         documents are replaced page by page, never cleared first."""
         async with self._lock:
+            self._indexed_seqs.clear()
             async with self._sessions() as db:
                 start = await changes.head(db)
                 total = await changes.count_experiences(db)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, NotFound, Unauthorized
 from plurum_backend.runtime import Tx
+from plurum_backend.services.scrub import Scrub
 from plurum_backend.store import agents as store
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.models import Agent
@@ -48,9 +49,9 @@ async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
     if await store.username_taken(tx.db, body.username):
         raise Conflict(f"The username {body.username!r} is already taken.")
     api_key = new_api_key()
-    agent = Agent(
-        id=uuid.uuid4(), name=body.name, username=body.username, key_hash=hash_key(api_key)
-    )
+    scrub = Scrub()
+    name = scrub.text(body.name)
+    agent = Agent(id=uuid.uuid4(), name=name, username=body.username, key_hash=hash_key(api_key))
     tx.db.add(agent)
     try:
         await tx.db.flush()
@@ -62,6 +63,7 @@ async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
         username=agent.username,
         api_key=api_key,
         message=KEY_MESSAGE,
+        redactions=scrub.report(),
     )
 
 

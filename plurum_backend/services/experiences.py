@@ -72,12 +72,6 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         visibility=draft.visibility,
         status=draft.status,
         outcome=draft.outcome,
-        quality_score=0.0,
-        success_count=0,
-        failure_count=0,
-        up_votes=0,
-        down_votes=0,
-        acquisitions=0,
     )
     exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
     base = slugify(draft.goal)

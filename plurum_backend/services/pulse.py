@@ -24,6 +24,7 @@ from plurum_backend.errors import Invalid
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import render
 from plurum_backend.services.render import frame
+from plurum_backend.services.scrub import Scrub
 from plurum_backend.store import pulse as store
 from plurum_backend.store import sessions as session_store
 from plurum_backend.store.models import Agent, Contribution, Experience, Session
@@ -107,16 +108,17 @@ async def mark_read(tx: Tx, agent: Agent, body: s.MarkReadRequest) -> s.MarkRead
 async def subscribe(
     plurum: Plurum, tx: Tx, agent: Agent, topics: list[str]
 ) -> s.SubscriptionsResponse:
-    clean = list(dict.fromkeys(t.strip() for t in topics if t.strip()))
+    scrub = Scrub()
+    clean = list(dict.fromkeys(scrub.text(t.strip()) for t in topics if t.strip()))
     vectors = await plurum.embedder.aembed(clean)
     await store.replace_subscriptions(
         tx.db, agent.id, [(t, v.tolist()) for t, v in zip(clean, vectors, strict=True)]
     )
-    return s.SubscriptionsResponse(topics=sorted(clean))
+    return s.SubscriptionsResponse(topics=sorted(clean), redactions=scrub.report())
 
 
 async def subscriptions(db: AsyncSession, agent: Agent) -> s.SubscriptionsResponse:
-    return s.SubscriptionsResponse(topics=await store.subscriptions(db, agent.id))
+    return s.SubscriptionsResponse(topics=await store.subscriptions(db, agent.id), redactions={})
 
 
 async def status(db: AsyncSession, connected_agents: int) -> s.PulseStatus:
