@@ -27,14 +27,16 @@ def server(
     served.stop()
 
 
-def test_pulse_smoke(server: serving.Server) -> None:
+def test_pulse_smoke(server: serving.Server, database: Database) -> None:
     argv = [sys.executable, str(PULSE), "--url", server.base, "--pid", str(server.pid)]
+    argv += ["--database-url", database.url]
     argv += ["--clients", "8,20", "--events", str(EVENTS), "--rate", "5", "--json"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout)
     assert result["event"] == "session_opened"
-    assert set(result["latency_from"]) == {"from_post", "from_at", "after_ack"}
+    kinds = {"from_post", "from_at", "from_commit", "after_ack"}
+    assert set(result["latency_from"]) == kinds
     assert [r["clients"] for r in result["runs"]] == [8, 20]
     for run in result["runs"]:
         n = run["clients"]
@@ -44,8 +46,8 @@ def test_pulse_smoke(server: serving.Server) -> None:
         assert run["events_published"] == EVENTS
         assert run["deliveries_expected"] == run["deliveries_received"] == EVENTS * n
         assert run["duplicates"] == 0
-        for kind in ("from_post", "from_at", "after_ack"):
-            assert set(run["latency_ms"][kind]) == {"p50", "p99", "max"}
+        for kind in kinds:
+            assert set(run["latency_ms"][kind]) == {"p50", "p99", "max"}, kind
         assert 0 < run["latency_ms"]["from_post"]["p50"] <= run["latency_ms"]["from_post"]["p99"]
         assert run["server_rss_mib"]["max"] > 0
         assert isinstance(run["ok"], bool) and isinstance(run["problems"], list)
