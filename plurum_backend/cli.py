@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -54,7 +55,19 @@ def serve(args: argparse.Namespace) -> None:
         f"({plurum.database.display()})",
         flush=True,
     )
-    uvicorn.Server(server_config(create_app(plurum), host, port, args.log_level)).run()
+    config = server_config(create_app(plurum), host, port, args.log_level)
+    # The cyclic GC, tuned for a server (measured with bench/pulse.py; docs/performance.md):
+    # - what start-up built (torch, transformers, SQLAlchemy, pydantic: ~500,000 objects)
+    #   lives as long as the process; frozen, full collections stop rescanning it (they took
+    #   ~300 ms, stalling the event loop);
+    # - a young generation of 10,000 objects instead of 700: a fan-out to 1,000 sockets keeps
+    #   thousands of short-lived objects (tasks, handles, ids) alive for a few milliseconds,
+    #   and with 700 they were promoted to the oldest generation, whose ~100 ms collections
+    #   then came every ten seconds. Garbage made after start-up is collected as usual.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    uvicorn.Server(config).run()
 
 
 def reindex(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ recipient. Reading rows rather than trusting payloads keeps NOTIFY's 8 kB limit 
 way, and a missed notification (a dropped listener connection) is repaired by the next read:
 the hub also re-reads every ``POLL_S`` seconds.
 
+Each event is serialized once and the same text is queued for every recipient's sockets.
 Each socket has a bounded send queue. The hub only ever ``put_nowait``s, so a slow consumer
 never delays anyone else: when its queue is full it is disconnected with code 1013.
 """
@@ -17,7 +18,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from plurum_backend.store.database import Database
 log = logging.getLogger(__name__)
 
 SEND_QUEUE = 256
+EVENTS_PER_READ = 200
+FINISH_S = 10.0
 POLL_S = 2.0
 PRUNE_EVERY_S = 600.0
 RETENTION = timedelta(days=30)
@@ -44,24 +47,33 @@ CLOSE_AUTH = 4401
 
 @dataclass(eq=False)
 class Connection:
+    """One authenticated socket and its bounded send queue.
+
+    A sender task exists only while there is something to send: it drains the queue and
+    ends. An idle socket holds no waiting task or future, so a fan-out to 1,000 sockets
+    leaves nothing behind for the garbage collector to promote and rescan (a task per
+    socket parked on ``Queue.get()`` made every event leave 1,000 futures in the oldest
+    generation, and full collections of ~100 ms followed every few seconds).
+    """
+
     agent_id: uuid.UUID
     key_hash: str
     websocket: WebSocket
-    queue: asyncio.Queue[dict[str, Any] | None] = field(
-        default_factory=lambda: asyncio.Queue(SEND_QUEUE)
-    )
+    pending: deque[str] = field(default_factory=deque)
     closing: bool = False
     close_with: tuple[int, str, dict[str, Any] | None] | None = None
+    _sender: asyncio.Task[None] | None = None
 
-    def offer(self, message: dict[str, Any]) -> bool:
-        """Queue a frame without waiting; False (and a 1013 close) when the peer is too slow."""
+    def offer(self, message: dict[str, Any] | str) -> bool:
+        """Queue a frame (a dict, or JSON text already serialized) without waiting; False
+        (and a 1013 close) when the peer is too slow."""
         if self.closing:
             return False
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        if len(self.pending) >= SEND_QUEUE:
             self.close_soon(CLOSE_SLOW, "send queue full: consumer too slow")
             return False
+        self.pending.append(message if isinstance(message, str) else json.dumps(message))
+        self._kick()
         return True
 
     def close_soon(
@@ -69,28 +81,42 @@ class Connection:
     ) -> None:
         """Have the sender close the socket (after ``last``, if any).
 
-        What is queued is dropped, unless ``flush`` asks for it to be sent first (and fits):
-        a slow consumer or a rotated key gets nothing more, a flooding client still gets
-        the answers to the frames it sent before the limit.
+        What is queued is dropped, unless ``flush`` asks for it to be sent first: a slow
+        consumer or a rotated key gets nothing more, a flooding client still gets the
+        answers to the frames it sent before the limit.
         """
         if self.closing:
             return
         self.closing = True
         self.close_with = (code, reason, last)
-        if not flush or self.queue.full():
-            while not self.queue.empty():
-                self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        if not flush:
+            self.pending.clear()
+        self._kick()
 
-    async def send_forever(self) -> None:
+    async def finish(self) -> None:
+        """After ``close_soon``: wait up to ``FINISH_S`` for the queued frames and the close
+        to be sent, then give up on a peer that does not read (the sender is cancelled)."""
+        if self._sender is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sender, FINISH_S)
+
+    def _kick(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
         """The only writer of this socket: queued frames, then the close when asked for."""
-        while (message := await self.queue.get()) is not None:
-            await self.websocket.send_text(json.dumps(message))
-        if self.close_with is not None:
-            code, reason, last = self.close_with
-            if last is not None:
-                await self.websocket.send_text(json.dumps(last))
-            await self.websocket.close(code, reason)
+        try:
+            while self.pending:
+                await self.websocket.send_text(self.pending.popleft())
+            if self.close_with is not None:
+                code, reason, last = self.close_with
+                if last is not None:
+                    await self.websocket.send_text(json.dumps(last))
+                await self.websocket.close(code, reason)
+        except Exception:  # the peer is gone: nothing more can be sent
+            self.closing = True
+            self.pending.clear()
 
 
 class Hub:
@@ -141,20 +167,28 @@ class Hub:
     # -- delivery -------------------------------------------------------------------------
 
     async def deliver_new(self) -> int:
-        """Hand every event past the cursor to its recipient's sockets here."""
+        """Hand every event past the cursor to its recipients' sockets in this process."""
         delivered = 0
         async with self._lock:
             while True:
                 async with self._sessions() as db:
-                    events = await store.events_after(db, self._cursor, 1000)
-                if not events:
-                    return delivered
+                    events = await store.events_after(db, self._cursor, EVENTS_PER_READ)
+                    if not events:
+                        return delivered
+                    pairs = await store.recipients_of(db, events[0].id, events[-1].id)
+                recipients: defaultdict[int, list[uuid.UUID]] = defaultdict(list)
+                for event_id, recipient in pairs:
+                    if recipient in self._connections:
+                        recipients[event_id].append(recipient)
                 for event in events:
                     self._cursor = event.id
-                    if event.recipient_id is None:
+                    here = recipients.get(event.id)
+                    if not here:
                         continue
-                    for conn in list(self._connections.get(event.recipient_id, ())):
-                        delivered += conn.offer(frame(event))
+                    text = json.dumps(frame(event))
+                    for recipient in here:
+                        for conn in list(self._connections.get(recipient, ())):
+                            delivered += conn.offer(text)
 
     async def close_stale_keys(self, agent_id: uuid.UUID) -> None:
         """After a key rotation: close this agent's sockets opened with an older key."""

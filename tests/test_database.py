@@ -77,3 +77,79 @@ def test_unreachable_server_is_one_sentence() -> None:
         check_server(Database(url="postgresql://u:pw@127.0.0.1:9/x", embedded=False))
     assert caught.value.message.startswith("Cannot reach PostgreSQL at postgresql://u:***@")
     assert "\n" not in caught.value.message
+
+
+def _downgrade(db: Database, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from plurum_backend.store.database import sync_url
+
+    engine = create_engine(sync_url(db))
+    try:
+        with engine.connect() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(migrate.MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def test_pulse_events_move_to_deliveries_and_back(scratch: Database) -> None:
+    """0005 keeps every inbox (ids, read marks) and the public activity; its downgrade gives
+    each delivery a row of its own again."""
+    migrate.upgrade(scratch, "0004")
+    a, b = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(scratch.url, autocommit=True) as conn:
+        for agent, name in ((a, "aaa"), (b, "bbb")):
+            conn.execute(
+                "INSERT INTO agents (id, name, username, key_hash) VALUES (%s, %s, %s, %s)",
+                (agent, name, name, "h" + name),
+            )
+        rows = [
+            (1, a, "session_opened", '{"n": 1}', None),
+            (2, b, "session_opened", '{"n": 1}', "2026-01-01T00:00:00Z"),
+            (3, None, "session_opened", '{"n": 1}', None),
+            (4, a, "contribution_received", '{"n": 2}', None),
+        ]
+        for row in rows:
+            conn.execute(
+                "INSERT INTO pulse_events (id, recipient_id, type, payload, read_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                row,
+            )
+        conn.execute("UPDATE pulse_counter SET last_id = 4")
+    migrate.upgrade(scratch)
+    with psycopg.connect(scratch.url) as conn:
+        events = conn.execute("SELECT id, type, public FROM pulse_events ORDER BY id").fetchall()
+        assert events == [
+            (1, "session_opened", False),
+            (2, "session_opened", False),
+            (3, "session_opened", True),
+            (4, "contribution_received", False),
+        ]
+        deliveries = conn.execute(
+            "SELECT event_id, recipient_id, read_at IS NOT NULL FROM pulse_deliveries "
+            "ORDER BY event_id"
+        ).fetchall()
+        assert deliveries == [(1, a, False), (2, b, True), (4, a, False)]
+        conn.execute("INSERT INTO pulse_events (id, type, payload) VALUES (5, 'x', '{}')")
+        conn.execute("INSERT INTO pulse_deliveries (recipient_id, event_id) VALUES (%s, 5)", (a,))
+        conn.execute("INSERT INTO pulse_deliveries (recipient_id, event_id) VALUES (%s, 5)", (b,))
+        conn.commit()
+    _downgrade(scratch, "0004")
+    with psycopg.connect(scratch.url) as conn:
+        old = conn.execute("SELECT id, recipient_id, type FROM pulse_events ORDER BY id").fetchall()
+        assert [(r, t) for _, r, t in old] == [
+            (a, "session_opened"),
+            (b, "session_opened"),
+            (None, "session_opened"),
+            (a, "contribution_received"),
+            *sorted([(a, "x"), (b, "x")]),
+        ]
+        assert [i for i, _, _ in old] == list(range(1, 7))
+        assert conn.execute("SELECT last_id FROM pulse_counter").fetchone() == (6,)
+    migrate.upgrade(scratch)

@@ -201,7 +201,6 @@ async def pulse_websocket(websocket: WebSocket) -> None:
         return
     conn = Connection(agent.id, agent.key_hash, websocket)
     plurum.hub.register(conn)
-    sender = asyncio.create_task(conn.send_forever())
     conn.offer({"type": "auth_ok", "agent_id": str(agent.id)})
     bucket = TokenBucket(RATE_PER_S, RATE_BURST)
     dropped = 0
@@ -232,5 +231,4 @@ async def pulse_websocket(websocket: WebSocket) -> None:
         plurum.hub.unregister(conn)
         if not conn.closing:
             conn.close_soon(1000, "bye", flush=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, timeout=10)
+        await conn.finish()

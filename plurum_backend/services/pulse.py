@@ -10,7 +10,8 @@
 
 Events are written in the transaction of the change that caused them, so an acknowledged
 change never loses its events, and they are kept per agent (the inbox) for hosts that poll,
-for 30 days and at most 1,000 per agent (hub.py prunes).
+for 30 days and at most 1,000 per agent (hub.py prunes). An event is stored once with a
+delivery row per recipient, so its ``id`` is the same in every inbox that holds it.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def contribution_received(tx: Tx, session: Session, contribution: Contribution, 
 
 
 async def inbox(db: AsyncSession, agent: Agent, since: int, limit: int) -> s.InboxResponse:
-    events = await store.events_after(db, since, min(limit, INBOX_MAX), recipient=agent.id)
+    events = await store.inbox_after(db, agent.id, since, min(limit, INBOX_MAX))
     return s.InboxResponse(
         events=[s.PulseEventOut.model_validate(frame(e)) for e in events],
         unread_count=await store.unread_count(db, agent.id),

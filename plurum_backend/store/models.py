@@ -169,15 +169,28 @@ class SearchChange(Base):
 
 
 class PulseEvent(Base):
-    """One event in one agent's inbox, or (recipient NULL) a public activity row."""
+    """One pulse event, stored once; who receives it is in ``pulse_deliveries``."""
 
     __tablename__ = "pulse_events"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))  # /pulse/status
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+
+
+class PulseDelivery(Base):
+    """An event in one agent's inbox (no foreign key to agents: see migration 0005)."""
+
+    __tablename__ = "pulse_deliveries"
+
+    recipient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_events.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, union, update
+from sqlalchemy import delete, func, insert, select, text, tuple_, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend.store.models import (
     Contribution,
     PulseCounter,
+    PulseDelivery,
     PulseEvent,
     PulseSubscription,
     Session,
@@ -34,32 +35,40 @@ class PendingEvent:
 
 
 async def write_events(db: AsyncSession, events: Sequence[PendingEvent]) -> int | None:
-    """Insert the events with ids from the locked counter and NOTIFY; returns the last id.
+    """Insert the events with ids from the locked counter, their deliveries, and NOTIFY;
+    returns the last id.
 
     The counter row stays locked until this transaction ends, so event ids commit in order.
+    An event is one row however many agents receive it; each recipient is a (recipient,
+    event) row, written by one statement.
     """
-    rows: list[tuple[uuid.UUID | None, PendingEvent]] = []
-    for event in events:
-        rows.extend((r, event) for r in event.recipients)
-        if event.public:
-            rows.append((None, event))
-    if not rows:
+    events = [e for e in events if e.recipients or e.public]
+    if not events:
         return None
     last = await db.scalar(
         update(PulseCounter)
         .where(PulseCounter.id == 1)
-        .values(last_id=PulseCounter.last_id + len(rows))
+        .values(last_id=PulseCounter.last_id + len(events))
         .returning(PulseCounter.last_id)
     )
     assert last is not None, "migration 0002 creates the counter row"
-    first = int(last) - len(rows) + 1
+    first = int(last) - len(events) + 1
     await db.execute(
         insert(PulseEvent),
         [
-            {"id": first + i, "recipient_id": r, "type": e.type, "payload": e.payload}
-            for i, (r, e) in enumerate(rows)
+            {"id": first + i, "type": e.type, "payload": e.payload, "public": e.public}
+            for i, e in enumerate(events)
         ],
     )
+    for i, event in enumerate(events):
+        if event.recipients:
+            await db.execute(
+                text(
+                    "INSERT INTO pulse_deliveries (recipient_id, event_id) "
+                    "SELECT unnest(CAST(:recipients AS uuid[])), :event_id"
+                ),
+                {"recipients": list(event.recipients), "event_id": first + i},
+            )
     await db.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": str(last)})
     return int(last)
 
@@ -100,12 +109,33 @@ async def contributors(db: AsyncSession, session_id: uuid.UUID) -> list[uuid.UUI
     return list(rows)
 
 
-async def events_after(
-    db: AsyncSession, after: int, limit: int, recipient: uuid.UUID | None = None
-) -> list[PulseEvent]:
+async def events_after(db: AsyncSession, after: int, limit: int) -> list[PulseEvent]:
+    """Every event past ``after``, in id order: what the hub fans out."""
     query = select(PulseEvent).where(PulseEvent.id > after).order_by(PulseEvent.id).limit(limit)
-    if recipient is not None:
-        query = query.where(PulseEvent.recipient_id == recipient)
+    return list(await db.scalars(query))
+
+
+async def recipients_of(db: AsyncSession, first: int, last: int) -> list[tuple[int, uuid.UUID]]:
+    """(event id, recipient) of the events ``first``..``last``."""
+    rows = await db.execute(
+        select(PulseDelivery.event_id, PulseDelivery.recipient_id).where(
+            PulseDelivery.event_id.between(first, last)
+        )
+    )
+    return [(int(event_id), recipient) for event_id, recipient in rows]
+
+
+async def inbox_after(
+    db: AsyncSession, recipient: uuid.UUID, after: int, limit: int
+) -> list[PulseEvent]:
+    """One agent's events past ``after``, in id order."""
+    query = (
+        select(PulseEvent)
+        .join(PulseDelivery, PulseDelivery.event_id == PulseEvent.id)
+        .where(PulseDelivery.recipient_id == recipient, PulseDelivery.event_id > after)
+        .order_by(PulseDelivery.event_id)
+        .limit(limit)
+    )
     return list(await db.scalars(query))
 
 
@@ -115,27 +145,24 @@ async def last_event_id(db: AsyncSession) -> int:
 
 async def unread_count(db: AsyncSession, recipient: uuid.UUID) -> int:
     query = select(func.count()).where(
-        PulseEvent.recipient_id == recipient, PulseEvent.read_at.is_(None)
+        PulseDelivery.recipient_id == recipient, PulseDelivery.read_at.is_(None)
     )
     return int(await db.scalar(query) or 0)
 
 
 async def mark_read(db: AsyncSession, recipient: uuid.UUID, event_ids: Sequence[int] | None) -> int:
-    query = update(PulseEvent).where(
-        PulseEvent.recipient_id == recipient, PulseEvent.read_at.is_(None)
+    query = update(PulseDelivery).where(
+        PulseDelivery.recipient_id == recipient, PulseDelivery.read_at.is_(None)
     )
     if event_ids is not None:
-        query = query.where(PulseEvent.id.in_(event_ids))
+        query = query.where(PulseDelivery.event_id.in_(event_ids))
     result = await db.execute(query.values(read_at=datetime.now(UTC)))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def recent_public(db: AsyncSession, limit: int) -> list[PulseEvent]:
     rows = await db.scalars(
-        select(PulseEvent)
-        .where(PulseEvent.recipient_id.is_(None))
-        .order_by(PulseEvent.id.desc())
-        .limit(limit)
+        select(PulseEvent).where(PulseEvent.public).order_by(PulseEvent.id.desc()).limit(limit)
     )
     return list(rows)
 
@@ -167,22 +194,34 @@ async def subscriptions(db: AsyncSession, agent_id: uuid.UUID) -> list[str]:
     return list(rows)
 
 
-async def prune(db: AsyncSession, max_age: timedelta, per_agent: int) -> int:
-    """Retention: drop events older than ``max_age`` and beyond ``per_agent`` per inbox."""
+async def prune(db: AsyncSession, max_age: timedelta, keep: int) -> int:
+    """Retention: drop events older than ``max_age``, deliveries beyond ``keep`` per inbox,
+    public activity beyond the last ``keep``, and events nobody holds any more."""
     old = await db.execute(
         delete(PulseEvent).where(PulseEvent.created_at < datetime.now(UTC) - max_age)
     )
-    ranked = (
-        select(
-            PulseEvent.id,
-            func.row_number()
-            .over(partition_by=PulseEvent.recipient_id, order_by=PulseEvent.id.desc())
-            .label("n"),
-        )
+    ranked = select(
+        PulseDelivery.recipient_id,
+        PulseDelivery.event_id,
+        func.row_number()
+        .over(partition_by=PulseDelivery.recipient_id, order_by=PulseDelivery.event_id.desc())
+        .label("n"),
     ).subquery()
-    excess = await db.execute(
-        delete(PulseEvent).where(
-            PulseEvent.id.in_(select(ranked.c.id).where(ranked.c.n > per_agent))
+    await db.execute(
+        delete(PulseDelivery).where(
+            tuple_(PulseDelivery.recipient_id, PulseDelivery.event_id).in_(
+                select(ranked.c.recipient_id, ranked.c.event_id).where(ranked.c.n > keep)
+            )
         )
     )
-    return int(old.rowcount) + int(excess.rowcount)  # type: ignore[attr-defined]
+    newest_public = (
+        select(PulseEvent.id).where(PulseEvent.public).order_by(PulseEvent.id.desc()).limit(keep)
+    )
+    await db.execute(
+        update(PulseEvent)
+        .where(PulseEvent.public, PulseEvent.id.not_in(newest_public))
+        .values(public=False)
+    )
+    held = select(PulseDelivery.event_id).where(PulseDelivery.event_id == PulseEvent.id)
+    orphans = await db.execute(delete(PulseEvent).where(~PulseEvent.public, ~held.exists()))
+    return int(old.rowcount) + int(orphans.rowcount)  # type: ignore[attr-defined]
