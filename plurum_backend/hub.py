@@ -7,8 +7,9 @@ way, and a missed notification (a dropped listener connection) is repaired by th
 the hub also re-reads every ``POLL_S`` seconds.
 
 Each event is serialized once and the same text is queued for every recipient's sockets.
-Each socket has a bounded send queue. The hub only ever ``put_nowait``s, so a slow consumer
-never delays anyone else: when its queue is full it is disconnected with code 1013.
+Each socket has a bounded send queue. The hub only ever appends to it without waiting, so a
+slow consumer never delays anyone else: when its queue is full it is disconnected with code
+1013.
 """
 
 from __future__ import annotations
@@ -50,10 +51,9 @@ class Connection:
     """One authenticated socket and its bounded send queue.
 
     A sender task exists only while there is something to send: it drains the queue and
-    ends. An idle socket holds no waiting task or future, so a fan-out to 1,000 sockets
-    leaves nothing behind for the garbage collector to promote and rescan (a task per
-    socket parked on ``Queue.get()`` made every event leave 1,000 futures in the oldest
-    generation, and full collections of ~100 ms followed every few seconds).
+    ends. An idle socket holds no waiting task or future, so what a fan-out to 1,000 sockets
+    allocates dies young instead of lingering until the next event (long-lived objects are
+    what the garbage collector's slow full collections rescan; see cli.py).
     """
 
     agent_id: uuid.UUID
