@@ -79,25 +79,6 @@ def test_unreachable_server_is_one_sentence() -> None:
     assert "\n" not in caught.value.message
 
 
-def _downgrade(db: Database, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    from plurum_backend.store.database import sync_url
-
-    engine = create_engine(sync_url(db))
-    try:
-        with engine.connect() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(migrate.MIGRATIONS))
-            config.attributes["connection"] = conn
-            command.downgrade(config, revision)
-            conn.commit()
-    finally:
-        engine.dispose()
-
-
 def test_pulse_events_move_to_deliveries_and_back(scratch: Database) -> None:
     """0005 keeps every inbox (ids, read marks) and the public activity; its downgrade gives
     each delivery a row of its own again."""
@@ -140,7 +121,7 @@ def test_pulse_events_move_to_deliveries_and_back(scratch: Database) -> None:
         conn.execute("INSERT INTO pulse_deliveries (recipient_id, event_id) VALUES (%s, 5)", (a,))
         conn.execute("INSERT INTO pulse_deliveries (recipient_id, event_id) VALUES (%s, 5)", (b,))
         conn.commit()
-    _downgrade(scratch, "0004")
+    migrate.downgrade(scratch, "0004")
     with psycopg.connect(scratch.url) as conn:
         old = conn.execute("SELECT id, recipient_id, type FROM pulse_events ORDER BY id").fetchall()
         assert [(r, t) for _, r, t in old] == [

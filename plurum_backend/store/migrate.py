@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -16,15 +17,23 @@ _MIGRATION_LOCK = 7_246_551
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    _run(db, command.upgrade, revision)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Back to an older revision (each migration documents what its downgrade keeps)."""
+    _run(db, command.downgrade, revision)
+
+
+def _run(db: Database, action: Callable[[Config, str], None], revision: str) -> None:
     engine = create_engine(sync_url(db), poolclass=None)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
             try:
-                config = Config()
-                config.set_main_option("script_location", str(MIGRATIONS))
+                config = _config()
                 config.attributes["connection"] = conn
-                command.upgrade(config, revision)
+                action(config, revision)
                 conn.commit()
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
@@ -33,11 +42,15 @@ def upgrade(db: Database, revision: str = "head") -> None:
         engine.dispose()
 
 
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
