@@ -75,7 +75,7 @@ async def fresh_plurum(
             try:
                 yield plurum
             finally:
-                await plurum.engine.dispose()
+                await plurum.close()
         finally:
             if own:
                 stop_embedded(pg_dir)

@@ -144,9 +144,9 @@ async def recall(plurum: Plurum, queries: list[str]) -> tuple[float, float]:
     at_10, at_depth = [], []
     for q in queries:
         vector = plurum.embedder.embed_query(q).tolist()
-        async with plurum.reading() as db:
-            hnsw10 = [i for i, _ in await store.nearest(db, vector, viewer=None, limit=10)]
-            deep = await store.nearest(db, vector, viewer=None, limit=search.CANDIDATES)
+        async with plurum.vectors.connect() as vectors:
+            hnsw10 = [i for i, _ in await store.nearest(vectors, vector, viewer=None, limit=10)]
+            deep = await store.nearest(vectors, vector, viewer=None, limit=search.CANDIDATES)
         truth = await exact(plurum, vector, 10)
         at_10.append(len(truth.intersection(hnsw10)) / 10)
         at_depth.append(len(truth.intersection(i for i, _ in deep[:10])) / 10)
@@ -169,8 +169,8 @@ async def measure(
 
     async def vector(q: str) -> None:
         v = plurum.embedder.embed_query(q).tolist()
-        async with plurum.reading() as db:
-            await store.nearest(db, v, viewer=None, limit=search.CANDIDATES)
+        async with plurum.vectors.connect() as vectors:
+            await store.nearest(vectors, v, viewer=None, limit=search.CANDIDATES)
 
     await timed([service_search(plurum, q) for q in cached[:20]])  # warm caches and pools
     r10, r10_depth = await recall(plurum, cached[: min(n, 100)])

@@ -88,12 +88,9 @@ async def rankings(
         disable=not progress,
         leave=False,
     )
-    async with run.plurum.reading() as db:
-        for query in bar:
-            ranked = await rank(
-                run.plurum, db, query=query.text, viewer=None, mode=mode, tuning=tuning
-            )
-            result[query.id] = [run.ids[f.id] for f in ranked[:100]]
+    for query in bar:
+        ranked = await rank(run.plurum, query=query.text, viewer=None, mode=mode, tuning=tuning)
+        result[query.id] = [run.ids[f.id] for f in ranked[:100]]
     return result
 
 

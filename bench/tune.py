@@ -45,11 +45,10 @@ STARTING = Tuning(fusion="rrf", rrf_k=60, fulltext_share=0.5, error_fulltext_sha
 
 async def collect(run: Loaded, depth: int) -> Lists:
     out: Lists = {}
-    async with run.plurum.reading() as db:
-        for q in tqdm(run.dataset.queries, desc="Candidates", unit="q", file=sys.stderr):
-            out[q.id] = await candidates(
-                run.plurum, db, query=q.text, viewer=None, tags=[], min_quality=None, depth=depth
-            )
+    for q in tqdm(run.dataset.queries, desc="Candidates", unit="q", file=sys.stderr):
+        out[q.id] = await candidates(
+            run.plurum, query=q.text, viewer=None, tags=[], min_quality=None, depth=depth
+        )
     return out
 
 

@@ -78,7 +78,7 @@ def reindex(args: argparse.Namespace) -> None:
         try:
             return int(await plurum.sync.rebuild(progress=True))
         finally:
-            await plurum.engine.dispose()
+            await plurum.close()
 
     count: int = asyncio.run(run())
     print(f"Reindexed {count} experiences into {settings.index_dir}.")

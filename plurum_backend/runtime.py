@@ -31,6 +31,7 @@ from plurum_backend.store.database import (
     check_server,
     normalize_url,
     start_embedded,
+    vector_engine,
 )
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
 from plurum_backend.store.pulse import PendingEvent
@@ -77,6 +78,7 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
+        self.vectors = vector_engine(database)  # the nearest-neighbour query's own pool
         self.limits = Limits(settings, async_engine(database, pool_size=10))
         self.hub = Hub(database, self.sessions)
         self._tail_task: asyncio.Task[None] | None = None
@@ -120,7 +122,12 @@ class Plurum:
             self._tail_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tail_task
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pools (what a command that never served calls at its end)."""
         await self.limits.close()
+        await self.vectors.dispose()
         await self.engine.dispose()
 
     async def _tail_forever(self) -> None:

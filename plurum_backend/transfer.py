@@ -104,7 +104,7 @@ def import_file(
                         plurum, stream, total=total, default_agent=default_agent, batch=batch
                     )
             finally:
-                await plurum.engine.dispose()
+                await plurum.close()
 
         report = asyncio.run(run())
     for message in report.invalid[:MAX_INVALID_SHOWN]:

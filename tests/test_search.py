@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text
 
+from plurum_backend.runtime import Plurum
 from tests.conftest import Agent, Register
 
 DOCS = [
@@ -99,3 +101,34 @@ async def test_query_syntax_is_just_text(client: httpx.AsyncClient, register: Re
     for query in ('title:"x" AND (', "NOT OR AND", "*?~^", "a:b:c", "))))", "\\", "🙂"):
         r = await client.post("/experiences/search", json={"query": query})
         assert r.status_code == 200, query
+
+
+async def test_vector_query_walks_the_hnsw_index_on_a_small_table(
+    client: httpx.AsyncClient, register: Register, plurum: Plurum
+) -> None:
+    """The vector pool's settings hold for the one query, and only on its own connections."""
+    await seed(client, await register())
+    async with plurum.vectors.connect() as vectors:
+        settings = (
+            await vectors.execute(
+                text(
+                    "SELECT current_setting('enable_seqscan'), current_setting('hnsw.ef_search'),"
+                    " current_setting('hnsw.iterative_scan')"
+                )
+            )
+        ).one()
+        plan = "\n".join(
+            (
+                await vectors.execute(
+                    text(
+                        "EXPLAIN SELECT id FROM experiences WHERE visibility = 'public'"
+                        " ORDER BY embedding <=> (SELECT embedding FROM experiences LIMIT 1)"
+                        " LIMIT 100"
+                    )
+                )
+            ).scalars()
+        )
+    assert tuple(settings) == ("off", "200", "relaxed_order")
+    assert "ix_experiences_embedding" in plan  # three rows: a seq scan would be the cheap plan
+    async with plurum.reading() as db:  # the request's connections keep the defaults
+        assert await db.scalar(text("SELECT current_setting('enable_seqscan')")) == "on"

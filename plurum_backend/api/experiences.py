@@ -32,7 +32,9 @@ async def detail(call: Call) -> s.ExperienceDetail:
 
 async def similar(call: Call) -> s.SimilarResponse:
     viewer = call.agent.id if call.agent else None
-    return await experiences.similar(call.tx.db, call.path["identifier"], viewer, call.query.limit)
+    return await experiences.similar(
+        call.plurum, call.tx.db, call.path["identifier"], viewer, call.query.limit
+    )
 
 
 async def publish(call: Call) -> s.ExperienceDetail:

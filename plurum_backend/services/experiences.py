@@ -147,14 +147,15 @@ async def list_page(
 
 
 async def similar(
-    db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
+    plurum: Plurum, db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
 ) -> s.SimilarResponse:
     exp, _ = await _visible(db, identifier, viewer)
     if exp.embedding is None:
         return s.SimilarResponse(results=[])
-    nearest = await store.nearest(
-        db, list(exp.embedding), viewer=viewer, limit=limit, exclude=exp.id
-    )
+    async with plurum.vectors.connect() as vectors:
+        nearest = await store.nearest(
+            vectors, list(exp.embedding), viewer=viewer, limit=limit, exclude=exp.id
+        )
     rows = await store.with_authors(db, [i for i, _ in nearest], viewer)
     return s.SimilarResponse(
         results=[render.similar_hit(*rows[i], sim) for i, sim in nearest if i in rows]

@@ -58,7 +58,6 @@ class Candidates:
 
 async def candidates(
     plurum: Plurum,
-    db: AsyncSession,
     *,
     query: str,
     viewer: uuid.UUID | None,
@@ -85,14 +84,15 @@ async def candidates(
     try:
         if mode != "fulltext":
             embedding = await plurum.embedder.aembed_query(query)
-            nearest = await store.nearest(
-                db,
-                embedding.tolist(),
-                viewer=viewer,
-                tags=tags,
-                min_quality=min_quality,
-                limit=depth,
-            )
+            async with plurum.vectors.connect() as vectors:
+                nearest = await store.nearest(
+                    vectors,
+                    embedding.tolist(),
+                    viewer=viewer,
+                    tags=tags,
+                    min_quality=min_quality,
+                    limit=depth,
+                )
             vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
     finally:
         found = await bm25 if bm25 is not None else []
@@ -102,7 +102,6 @@ async def candidates(
 
 async def rank(
     plurum: Plurum,
-    db: AsyncSession,
     *,
     query: str,
     viewer: uuid.UUID | None,
@@ -114,7 +113,6 @@ async def rank(
     """Every candidate, best first, with the rank each side gave it."""
     found = await candidates(
         plurum,
-        db,
         query=query,
         viewer=viewer,
         tags=normalize_tags(tags),
@@ -130,7 +128,6 @@ async def search(
 ) -> s.SearchResponse:
     ranked = await rank(
         plurum,
-        db,
         query=body.query,
         viewer=viewer,
         tags=body.tags,

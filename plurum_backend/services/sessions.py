@@ -51,7 +51,7 @@ async def open_session(
     await tx.db.refresh(session)
     await pulse.session_opened(plurum, tx, session, agent)
 
-    ranked = (await rank(plurum, tx.db, query=text, viewer=agent.id))[:RELEVANT_LIMIT]
+    ranked = (await rank(plurum, query=text, viewer=agent.id))[:RELEVANT_LIMIT]
     rows = await experience_store.with_authors(tx.db, [f.id for f in ranked], agent.id)
     relevant = [
         render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)

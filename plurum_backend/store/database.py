@@ -80,6 +80,39 @@ def async_engine(db: Database, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
+# Session settings of the connections that run the nearest-neighbour query (and nothing else):
+# - no sequential scans: PostgreSQL's cost model prices the out-of-line vectors too cheaply and
+#   picks a full scan over the HNSW index on small tables (50 ms at 5k rows, ~1 s at 100k);
+#   with no other path for the ORDER BY, the planner takes the index. A selective tag filter
+#   may still use its GIN index and sort exactly.
+# - ef_search 200: the graph walk keeps 200 candidates, so 100 visible ones come from one pass
+#   even with private rows filtered out, and recall@10 against exact search stays >= 0.98 on
+#   the 100k benchmark (docs/search.md);
+# - iterative scans: when filters reject more, the walk continues past ef_search instead of
+#   returning too few rows.
+VECTOR_SEARCH_OPTIONS = (
+    "-c enable_seqscan=off -c hnsw.ef_search=200 -c hnsw.iterative_scan=relaxed_order"
+)
+
+
+def vector_engine(db: Database, pool_size: int = 10) -> AsyncEngine:
+    """An autocommit pool for the nearest-neighbour query alone, its settings fixed at connect.
+
+    Setting them per query inside the request's transaction cost two extra round trips (set,
+    then restore) on every search.
+    """
+    url = make_url(db.url).set(drivername="postgresql+psycopg")
+    options = " ".join(filter(None, [str(url.query.get("options", "")), VECTOR_SEARCH_OPTIONS]))
+    return create_async_engine(
+        url.difference_update_query(["options"]),
+        pool_size=pool_size,
+        max_overflow=10,
+        pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": options},
+    )
+
+
 def sync_url(db: Database) -> str:
     return (
         make_url(db.url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

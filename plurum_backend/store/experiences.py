@@ -6,9 +6,9 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 
 from plurum_backend.store.models import Agent, Experience, Outcome, Vote
@@ -95,7 +95,7 @@ async def page(
 
 
 async def nearest(
-    db: AsyncSession,
+    vectors: AsyncConnection,
     embedding: Sequence[float],
     *,
     viewer: uuid.UUID | None,
@@ -104,38 +104,24 @@ async def nearest(
     limit: int,
     exclude: uuid.UUID | None = None,
 ) -> list[tuple[uuid.UUID, float]]:
-    """Cosine-nearest visible experiences (HNSW), filters applied inside the index scan."""
-    # With the graph of migration 0004, ef_search 100 finds 95% of the true top 10 at 100k
-    # experiences; iterative scans keep going past it when more rows are asked for.
-    ef_search = min(1000, max(100, limit))
-    # Seq scans off for this query: PostgreSQL's cost model prices the out-of-line vectors too
-    # cheaply and picks a full scan over the HNSW index even at 5k rows (50 ms there, ~1 s at
-    # 100k). A selective tag filter may still use its GIN index and sort exactly.
-    previous = await db.scalar(
-        text(
-            "SELECT current_setting('enable_seqscan'),"
-            " set_config('hnsw.ef_search', :ef, true),"
-            " set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-            " set_config('enable_seqscan', 'off', true)"
-        ),
-        {"ef": str(ef_search)},
-    )
+    """Cosine-nearest visible experiences (HNSW), filters applied inside the index scan.
+
+    ``vectors`` is a connection of ``database.vector_engine``, whose session settings (no
+    sequential scans, ef_search, iterative scans) this one statement relies on.
+    """
     distance = Experience.embedding.cosine_distance(embedding).label("distance")
     conditions = _filters(viewer, tags, min_quality)
     conditions.append(Experience.embedding.is_not(None))
     if exclude is not None:
         conditions.append(Experience.id != exclude)
-    inner = (
+    rows = await vectors.execute(
         select(Experience.id, distance)
         .where(and_(*conditions))  # type: ignore[arg-type]
         .order_by(distance)
         .limit(limit)
-        .subquery()
     )
-    rows = await db.execute(select(inner.c.id, inner.c.distance).order_by(inner.c.distance))
-    found = [(i, 1.0 - float(d)) for i, d in rows.all()]
-    await db.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": previous})
-    return found
+    # An iterative scan in relaxed order may return a few rows out of order; sort them here.
+    return [(i, 1.0 - float(d)) for i, d in sorted(rows.all(), key=lambda row: float(row[1]))]
 
 
 async def counted_outcomes(
