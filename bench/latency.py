@@ -172,8 +172,13 @@ async def measure(
         async with plurum.vectors.connect() as vectors:
             await store.nearest(vectors, v, viewer=None, limit=search.CANDIDATES)
 
-    await timed([service_search(plurum, q) for q in cached[:20]])  # warm caches and pools
-    r10, r10_depth = await recall(plurum, cached[: min(n, 100)])
+    # Warm PostgreSQL's buffers, the index's pages and the pools with other queries first:
+    # the figures are for a server that has been serving, not for its first searches.
+    warm = corpus.queries(n, seed=size + 3)
+    for q in warm:
+        plurum.embedder.embed_query(q)
+    await timed([service_search(plurum, q) for q in warm])
+    r10, r10_depth = await recall(plurum, cached[: min(n, 200)])
     stage = Stage(
         experiences=size,
         load_per_s=0.0,
@@ -187,7 +192,7 @@ async def measure(
     if server is not None:
         await server.wait_level(plurum)
         http_fresh = corpus.queries(n, seed=size + 1)
-        await server.times(corpus.queries(20, seed=size + 2))  # warm the server's threads
+        await server.times(corpus.queries(n, seed=size + 2))  # warm the server the same way
         await server.times(cached)  # the server's own query cache
         stage.http_cached = Percentiles.of(await server.times(cached))
         stage.http_embedding = Percentiles.of(await server.times(http_fresh))

@@ -1,0 +1,29 @@
+"""The real MiniLM embedder: shapes, the query cache, and queries batched together."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from plurum_backend.search.embedder import shared_embedder
+
+
+def test_embeddings_are_unit_length_and_queries_match_documents() -> None:
+    embedder = shared_embedder()
+    docs = embedder.embed(["Fix ERR_OSSL_EVP_UNSUPPORTED on Node 17", "Deploy to ECS Fargate"])
+    assert docs.shape == (2, embedder.dimension) and docs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    query = embedder.embed_query("Fix ERR_OSSL_EVP_UNSUPPORTED on Node 17")
+    assert np.allclose(query, docs[0], atol=1e-5)
+    assert embedder.cached("Fix ERR_OSSL_EVP_UNSUPPORTED on Node 17") is not None
+
+
+async def test_concurrent_queries_get_their_own_vectors() -> None:
+    embedder = shared_embedder()
+    texts = [f"postgres connection refused on port {5430 + i}" for i in range(12)]
+    together = await asyncio.gather(*(embedder.aembed_query(t) for t in texts))
+    alone = embedder.embed(texts)
+    for i, vector in enumerate(together):
+        assert np.allclose(vector, alone[i], atol=1e-5)
+
