@@ -132,3 +132,25 @@ async def test_vector_query_walks_the_hnsw_index_on_a_small_table(
     assert "ix_experiences_embedding" in plan  # three rows: a seq scan would be the cheap plan
     async with plurum.reading() as db:  # the request's connections keep the defaults
         assert await db.scalar(text("SELECT current_setting('enable_seqscan')")) == "on"
+
+
+async def test_hits_hidden_since_indexing_are_replaced_by_the_next_ones(
+    client: httpx.AsyncClient, register: Register, plurum: Plurum
+) -> None:
+    """Another replica made the two best hits private; this index has not heard yet."""
+    agent = await register()
+    ids = await seed(client, agent)
+    async with plurum.transaction() as tx:  # no search_changes row: the index keeps them
+        await tx.db.execute(
+            text("UPDATE experiences SET visibility = 'private' WHERE short_id = ANY(:ids)"),
+            {"ids": ids[:2]},
+        )
+    query = "Fix ERR_OSSL_EVP_UNSUPPORTED deploying containers"
+    r = await client.post("/experiences/search", json={"query": query, "limit": 1})
+    assert [h["short_id"] for h in r.json()["results"]] == [ids[2]]
+    r = await client.post("/experiences/search", json={"query": query, "limit": 3})
+    assert [h["short_id"] for h in r.json()["results"]] == [ids[2]]
+    own = await client.post(
+        "/experiences/search", json={"query": query, "limit": 3}, headers=agent.headers
+    )
+    assert {h["short_id"] for h in own.json()["results"]} == set(ids)

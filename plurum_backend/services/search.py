@@ -134,12 +134,16 @@ async def search(
         min_quality=body.min_quality_score,
     )
     # A hit the local index still holds after another replica hid it is dropped by the
-    # visibility check here, so read a few spare rows rather than return too few.
-    top = ranked[: body.limit * 2]
-    rows = await store.with_authors(db, [f.id for f in top], viewer)
-    results = [
-        render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
-        for f in top
-        if f.id in rows
-    ][: body.limit]
+    # visibility check here; then the next ones are read, until `limit` are found.
+    results: list[s.SearchHit] = []
+    start = 0
+    while len(results) < body.limit and start < len(ranked):
+        chunk = ranked[start : start + body.limit - len(results)]
+        start += len(chunk)
+        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
+        results += [
+            render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
+            for f in chunk
+            if f.id in rows
+        ]
     return s.SearchResponse(query=body.query, results=results)

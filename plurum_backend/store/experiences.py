@@ -50,12 +50,23 @@ async def short_id_or_slug_taken(db: AsyncSession, short_id: str, slug: str) -> 
 async def with_authors(
     db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None
 ) -> dict[uuid.UUID, tuple[Experience, str]]:
+    """The visible ones among ``ids``, loaded for a card (search hits, similar, a session's).
+
+    A card shows the goal, the counts and a snippet of the context or first breakthrough, so
+    the vector and the other item lists (dead ends, gotchas, artifacts with their code) stay
+    in the database; touching them on these objects raises instead of loading lazily.
+    """
     if not ids:
         return {}
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(defer(Experience.embedding))  # 384 floats per row, parsed for nothing
+        .options(
+            defer(Experience.embedding, raiseload=True),
+            defer(Experience.dead_ends, raiseload=True),
+            defer(Experience.gotchas, raiseload=True),
+            defer(Experience.artifacts, raiseload=True),
+        )
         .where(Experience.id.in_(ids), experience_visible_to(viewer))
     )
     return {e.id: (e, u) for e, u in rows.all()}
