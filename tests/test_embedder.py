@@ -26,4 +26,3 @@ async def test_concurrent_queries_get_their_own_vectors() -> None:
     alone = embedder.embed(texts)
     for i, vector in enumerate(together):
         assert np.allclose(vector, alone[i], atol=1e-5)
-
