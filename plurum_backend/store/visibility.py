@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import BindParameter, ColumnElement, and_, or_
 
 from plurum_backend.store.models import Experience, Session
 
 
-def experience_visible_to(viewer: uuid.UUID | None) -> ColumnElement[bool]:
-    """Published public experiences, plus everything the viewer owns (drafts, private)."""
+def experience_visible_to(
+    viewer: uuid.UUID | BindParameter[uuid.UUID] | None,
+) -> ColumnElement[bool]:
+    """Published public experiences, plus everything the viewer owns (drafts, private).
+
+    ``viewer`` may be a bound parameter standing for the viewer, in a statement compiled once.
+    """
     shared = and_(Experience.visibility == "public", Experience.status == "published")
     return shared if viewer is None else or_(shared, Experience.agent_id == viewer)
 
