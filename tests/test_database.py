@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from plurum_backend.errors import ConfigError
 from plurum_backend.store import migrate
-from plurum_backend.store.database import Database, check_server
+from plurum_backend.store.database import Database, check_server, vector_engine
 
 
 def url_for(database: Database, name: str, user: str | None = None) -> str:
@@ -134,3 +135,22 @@ def test_pulse_events_move_to_deliveries_and_back(scratch: Database) -> None:
         assert [i for i, _, _ in old] == list(range(1, 7))
         assert conn.execute("SELECT last_id FROM pulse_counter").fetchone() == (6,)
     migrate.upgrade(scratch)
+
+
+async def test_vector_pool_keeps_options_given_in_the_url(database: Database) -> None:
+    """A PLURUM_DATABASE_URL with its own ``options`` keeps them beside the vector settings."""
+    url = make_url(database.url).update_query_dict({"options": "-c statement_timeout=12345"})
+    engine = vector_engine(Database(url=url.render_as_string(hide_password=False), embedded=False))
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT current_setting('statement_timeout'),"
+                        " current_setting('enable_seqscan')"
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert tuple(row) == ("12345ms", "off")
