@@ -22,6 +22,15 @@ START_TIMEOUT_S = 300
 LEVEL_TIMEOUT_S = 900
 
 
+def _head(head: bytes) -> tuple[int, int]:
+    """(status, Content-Length) of an HTTP/1.1 response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
+    )
+    return int(lines[0].split()[1]), length
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,6 +103,36 @@ class Server:
         raise RuntimeError("the server's index did not catch up in time")
 
     async def times(self, queries: list[str]) -> list[float]:
+        """Seconds per POST /experiences/search, one keep-alive connection, one at a time.
+
+        The client is a few lines of HTTP/1.1 over an asyncio stream rather than httpx: it
+        shares the server's two cores, and httpx's own work per request (≈ 2 ms here) would
+        be timed as the server's. `bench.latency` prints what httpx adds beside it.
+        """
+        out = []
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            for q in queries:
+                body = json.dumps({"query": q, "limit": 10}).encode()
+                t0 = time.perf_counter()
+                writer.write(
+                    b"POST /api/v1/experiences/search HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                status, length = _head(await reader.readuntil(b"\r\n\r\n"))
+                await reader.readexactly(length)
+                out.append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"search answered {status}")
+        finally:
+            writer.close()
+        return out
+
+    async def httpx_times(self, queries: list[str]) -> list[float]:
+        """The same through httpx, for the difference a common Python client makes."""
         out = []
         async with httpx.AsyncClient(base_url=self.base, timeout=60) as client:
             for q in queries:

@@ -73,6 +73,7 @@ class Stage:
     recall_at_10_depth: float
     http_cached: Percentiles | None = None
     http_embedding: Percentiles | None = None
+    httpx_cached: Percentiles | None = None  # HTTP cached again, through httpx
     load_average: float = 0.0  # of this shared machine while measuring (2 cores)
 
 
@@ -198,6 +199,7 @@ async def measure(
         await server.times(cached)  # the server's own query cache
         stage.http_cached = Percentiles.of(await server.times(cached))
         stage.http_embedding = Percentiles.of(await server.times(http_fresh))
+        stage.httpx_cached = Percentiles.of(await server.httpx_times(cached))
     stage.load_average = round(os.getloadavg()[0], 1)
     return stage
 
@@ -272,6 +274,7 @@ async def load(
 HEADER = (
     f"{'experiences':>11}  {'load/s':>7}  {'service cached':>15}  {'service+embed':>15}  "
     f"{'BM25 only':>15}  {'vector only':>15}  {'HTTP cached':>15}  {'HTTP+embed':>15}  "
+    f"{'httpx cached':>15}  "
     f"{'HNSW R@10':>9}  {'(depth)':>7}  {'load avg':>8}"
 )
 
@@ -281,6 +284,7 @@ def stage_line(st: Stage) -> str:
         f"{st.experiences:>11}  {st.load_per_s:>7.0f}  {st.service_cached!s:>15}  "
         f"{st.service_embedding!s:>15}  {st.fulltext_only!s:>15}  {st.vector_only!s:>15}  "
         f"{st.http_cached or '-'!s:>15}  {st.http_embedding or '-'!s:>15}  "
+        f"{st.httpx_cached or '-'!s:>15}  "
         f"{st.recall_at_10:>9.3f}  {st.recall_at_10_depth:>7.3f}  {st.load_average:>8.1f}"
     )
 

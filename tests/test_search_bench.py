@@ -82,7 +82,7 @@ async def test_latency_smoke(database: Database) -> None:
         stages="30,60",
         queries=5,
         sample=8,
-        http=False,
+        http=True,
         json=True,
         keep=None,
         shared_buffers=None,
@@ -93,6 +93,8 @@ async def test_latency_smoke(database: Database) -> None:
     for stage in report.stages:
         assert 0 < stage.service_cached.p50 <= stage.service_cached.p99
         assert 0.0 <= stage.recall_at_10 <= 1.0
+        for http in (stage.http_cached, stage.http_embedding, stage.httpx_cached):
+            assert http is not None and 0 < http.p50 <= http.p99
 
 
 async def test_freshness_smoke(database: Database) -> None:
