@@ -86,8 +86,8 @@ def async_engine(db: Database, pool_size: int = 20) -> AsyncEngine:
 #   with no other path for the ORDER BY, the planner takes the index. A selective tag filter
 #   may still use its GIN index and sort exactly.
 # - ef_search 200: the graph walk keeps 200 candidates, so 100 visible ones come from one pass
-#   even with private rows filtered out, and recall@10 against exact search stays >= 0.98 on
-#   the 100k benchmark (docs/search.md);
+#   even with private rows filtered out, and recall@10 against exact search is 0.97-0.99 on
+#   the 100k benchmark's graphs (docs/search.md);
 # - iterative scans: when filters reject more, the walk continues past ef_search instead of
 #   returning too few rows.
 VECTOR_SEARCH_OPTIONS = (
@@ -95,18 +95,19 @@ VECTOR_SEARCH_OPTIONS = (
 )
 
 
-def vector_engine(db: Database, pool_size: int = 10) -> AsyncEngine:
+def vector_engine(db: Database, pool_size: int = 5) -> AsyncEngine:
     """An autocommit pool for the nearest-neighbour query alone, its settings fixed at connect.
 
     Setting them per query inside the request's transaction cost two extra round trips (set,
-    then restore) on every search.
+    then restore) on every search. A search holds one of these connections for one statement
+    (≈ 6 ms at 100k), so a small pool serves hundreds of searches a second.
     """
     url = make_url(db.url).set(drivername="postgresql+psycopg")
     options = " ".join(filter(None, [str(url.query.get("options", "")), VECTOR_SEARCH_OPTIONS]))
     return create_async_engine(
         url.difference_update_query(["options"]),
         pool_size=pool_size,
-        max_overflow=10,
+        max_overflow=pool_size,
         pool_pre_ping=True,
         isolation_level="AUTOCOMMIT",
         connect_args={"options": options},
