@@ -120,7 +120,7 @@ async def page(
     return [(e, u) for e, u in rows.all()], int(total or 0)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # 16 combinations per dialect (one per engine)
 def _nearest_sql(
     dialect: Dialect, own: bool, tags: bool, quality: bool, exclude: bool
 ) -> tuple[str, dict[str, Any]]:
