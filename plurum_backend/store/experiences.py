@@ -87,17 +87,6 @@ async def with_authors(
     return {e.id: (e, u) for e, u in rows.all()}
 
 
-def _filters(
-    viewer: uuid.UUID | None, tags: Sequence[str], min_quality: float | None
-) -> list[object]:
-    conditions: list[object] = [experience_visible_to(viewer)]
-    if tags:
-        conditions.append(Experience.tags.contains(list(tags)))
-    if min_quality is not None and min_quality > 0:
-        conditions.append(Experience.quality_score >= min_quality)
-    return conditions
-
-
 async def page(
     db: AsyncSession,
     viewer: uuid.UUID | None,
@@ -105,14 +94,14 @@ async def page(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[Experience, str]], int]:
-    conditions = _filters(viewer, tags, None)
-    total = await db.scalar(
-        select(func.count()).select_from(Experience).where(and_(*conditions))  # type: ignore[arg-type]
-    )
+    conditions = [experience_visible_to(viewer)]
+    if tags:
+        conditions.append(Experience.tags.contains(list(tags)))
+    total = await db.scalar(select(func.count()).select_from(Experience).where(and_(*conditions)))
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .where(and_(*conditions))  # type: ignore[arg-type]
+        .where(and_(*conditions))
         .order_by(Experience.created_at.desc(), Experience.id)
         .limit(limit)
         .offset(offset)
