@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "plurum-api-reference.txt"
+# A copy of the seed's public reference: a clone of this repository must test on its own.
+REFERENCE = Path(__file__).resolve().parent / "data" / "plurum-api-reference.txt"
 HOSTED = "https://api.plurum.ai/api/v1"
 
 
