@@ -37,6 +37,7 @@ from tqdm import tqdm
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
 from plurum_backend.search.documents import embedding_text
+from plurum_backend.services import hints
 from plurum_backend.services.content import list_item
 from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
 from plurum_backend.services.scrub import Scrub
@@ -232,6 +233,8 @@ class Importer:
         """Start embedding this chunk, then write the previous one while the model works."""
         rows = await self._prepare(chunk, bar)
         texts = [embedding_text(r.exp) for r in rows]
+        # the hint vectors of their dead ends, gotchas and breakthroughs, in the same batch
+        texts += [t for r in rows for t in hints.ItemVectors(r.exp, {}).missing]
         vectors = asyncio.ensure_future(self._embed(texts))
         if pending is not None:
             await self._write(*pending, bar)
@@ -291,11 +294,16 @@ class Importer:
         async with self.plurum.transaction() as tx:
             authors = await self._authors(tx.db, sorted({r.author for r in rows}))
             await self._assign_ids(tx.db, rows)
-            for row, vector in zip(rows, embedded, strict=True):
+            for row, vector in zip(rows, embedded[: len(rows)], strict=True):
                 row.exp.agent_id = authors[row.author]
                 row.exp.embedding = vector.tolist()
                 tx.db.add(row.exp)
                 tx.touch(row.exp.id)
+            await tx.db.flush()
+            fresh = iter(embedded[len(rows) :])
+            for row in rows:
+                items = hints.ItemVectors(row.exp, {})
+                await hints.store_items(tx, row.exp, items, [next(fresh) for _ in items.missing])
             await tx.db.flush()
         self.report.imported += len(rows)
         bar.update(len(rows))

@@ -302,8 +302,25 @@ class ContributionOut(Response):
     created_at: datetime
 
 
+class HintExperience(Response):
+    short_id: str
+    goal: str
+
+
+class Hint(Response):
+    """Another agent's dead end or gotcha that matches an entry just logged (docs/hints.md)."""
+
+    experience: HintExperience
+    matched: Literal["dead_end", "gotcha"]
+    text: str
+    got_past: list[str]
+    success_rate: float | None
+    relevance: float
+
+
 class EntryCreated(EntryOut):
     redactions: dict[str, int] = Redactions()
+    hints: list[Hint] = Field(default_factory=list)
 
 
 class ContributionCreated(ContributionOut):

@@ -15,7 +15,9 @@ async def open_session(call: Call) -> s.SessionOpenResponse:
 
 
 async def log_entry(call: Call) -> s.EntryCreated:
-    return await sessions.log_entry(call.tx, call.path["session_id"], call.me, call.body)
+    return await sessions.log_entry(
+        call.plurum, call.tx, call.path["session_id"], call.me, call.body
+    )
 
 
 async def close(call: Call) -> s.SessionCloseResponse:

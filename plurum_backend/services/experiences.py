@@ -17,7 +17,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.services import compression, render, scoring, usage
+from plurum_backend.services import compression, hints, render, scoring, usage
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
@@ -55,6 +55,8 @@ class Draft:
     status: str = "published"
     outcome: str | None = None
     session_id: uuid.UUID | None = None
+    # vectors already computed for items, by (kind, position): a session's entry embeddings
+    item_vectors: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
@@ -73,7 +75,10 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         status=draft.status,
         outcome=draft.outcome,
     )
-    exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
+    items = hints.ItemVectors(exp, draft.item_vectors)
+    # one batch: the experience's text and the dead ends/gotchas/breakthroughs not yet embedded
+    vectors = await plurum.embedder.aembed([embedding_text(exp), *items.missing])
+    exp.embedding = vectors[0].tolist()
     base = slugify(draft.goal)
     while True:
         short_id = new_short_id()
@@ -95,6 +100,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
             exp.slug = f"{base}-{exp.short_id.lower()}"
     else:
         raise Conflict("Could not give the experience a unique slug; try again.")
+    await hints.store_items(tx, exp, items, list(vectors[1:]))
+    await tx.db.flush()
     await tx.db.refresh(exp)
     tx.touch(exp.id)
     return exp

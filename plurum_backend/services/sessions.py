@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
-from plurum_backend.services import experiences, pulse, render
+from plurum_backend.services import experiences, hints, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags, rank
@@ -98,21 +98,27 @@ def _require_open(session: Session, action: str) -> None:
 
 
 async def log_entry(
-    tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
+    plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
     session = await _own_session(tx, session_id, agent, "log to")
     _require_open(session, "take entries")
     scrub = Scrub()
+    content = scrub.object(normalize_entry(body.entry_type, body.content))
+    vector = await hints.embed_entry(plurum, content)
     entry = Entry(
         id=uuid.uuid4(),
         session_id=session.id,
         entry_type=body.entry_type,
-        content=scrub.object(normalize_entry(body.entry_type, body.content)),
+        content=content,
+        embedding=vector,
     )
     tx.db.add(entry)
     await tx.db.flush()
     await tx.db.refresh(entry)
-    return s.EntryCreated(**render.entry_out(entry).model_dump(), redactions=scrub.report())
+    found = [] if vector is None else await hints.find(plurum, tx, vector, agent.id)
+    hints.announce(tx, session, entry.id, found)
+    made = render.entry_out(entry).model_dump()
+    return s.EntryCreated(**made, redactions=scrub.report(), hints=found)
 
 
 def _context(session: Session, entries: list[Entry]) -> str:
@@ -139,6 +145,12 @@ async def close(
     def of(kind: str) -> list[dict[str, object]]:
         return [dict(e.content) for e in entries if e.entry_type == kind]
 
+    def vectors_of(kind: str) -> dict[tuple[str, int], object]:
+        # the entries' own embeddings become the experience's item vectors (no re-embedding)
+        return {
+            (kind, i): e.embedding for i, e in enumerate(x for x in entries if x.entry_type == kind)
+        }
+
     draft = experiences.Draft(
         agent_id=agent.id,
         goal=session.topic,
@@ -152,6 +164,7 @@ async def close(
         status="published" if body.publish else "draft",
         outcome=body.outcome,
         session_id=session.id,
+        item_vectors={k: v for kind in hints.ITEM_KINDS for k, v in vectors_of(kind).items()},
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"

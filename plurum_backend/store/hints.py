@@ -1,0 +1,115 @@
+"""Queries of hints: experience item vectors, nearest dead ends / gotchas, ranked breakthroughs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from plurum_backend.store.models import Experience, ExperienceItem
+from plurum_backend.store.visibility import experience_visible_to
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    """One of another agent's items near an entry, with what a hint shows of its experience."""
+
+    experience_id: uuid.UUID
+    short_id: str
+    goal: str
+    author_id: uuid.UUID
+    success_count: int
+    failure_count: int
+    kind: str
+    position: int
+    text: str
+    similarity: float
+
+
+def add_items(db: AsyncSession, items: Sequence[ExperienceItem]) -> None:
+    """A new experience's items (an experience's lists never change after it is stored)."""
+    db.add_all(items)
+
+
+async def nearest_items(
+    vectors: AsyncConnection,
+    embedding: Sequence[float],
+    *,
+    viewer: uuid.UUID,
+    kinds: Sequence[str],
+    min_similarity: float,
+    limit: int,
+) -> list[ItemMatch]:
+    """Items of ``kinds`` nearest to ``embedding`` (HNSW), of experiences the viewer may see
+    and did not write, at least ``min_similarity`` (cosine) close, nearest first.
+
+    ``vectors`` is a connection of ``database.vector_engine`` (iterative index scans, so the
+    visibility filter does not starve the walk).
+    """
+    distance = ExperienceItem.embedding.cosine_distance(embedding).label("distance")
+    rows = await vectors.execute(
+        select(
+            Experience.id,
+            Experience.short_id,
+            Experience.goal,
+            Experience.agent_id,
+            Experience.success_count,
+            Experience.failure_count,
+            ExperienceItem.kind,
+            ExperienceItem.position,
+            ExperienceItem.text,
+            distance,
+        )
+        .join(Experience, Experience.id == ExperienceItem.experience_id)
+        .where(
+            and_(
+                ExperienceItem.kind.in_(list(kinds)),
+                experience_visible_to(viewer),
+                Experience.agent_id != viewer,
+                distance <= 1 - min_similarity,
+            )
+        )
+        .order_by(distance)
+        .limit(limit)
+    )
+    found = [
+        ItemMatch(
+            experience_id=r[0],
+            short_id=r[1],
+            goal=r[2],
+            author_id=r[3],
+            success_count=int(r[4]),
+            failure_count=int(r[5]),
+            kind=r[6],
+            position=int(r[7]),
+            text=r[8],
+            similarity=1.0 - float(r[9]),
+        )
+        for r in rows.all()
+    ]
+    # relaxed-order iterative scans may return a few rows out of order
+    return sorted(found, key=lambda m: -m.similarity)
+
+
+async def ranked_items(
+    db: AsyncSession,
+    experience_ids: Sequence[uuid.UUID],
+    kind: str,
+    embedding: Sequence[float],
+) -> dict[uuid.UUID, list[str]]:
+    """Each experience's items of ``kind``, nearest to ``embedding`` first."""
+    if not experience_ids:
+        return {}
+    distance = ExperienceItem.embedding.cosine_distance(embedding)
+    rows = await db.execute(
+        select(ExperienceItem.experience_id, ExperienceItem.text)
+        .where(ExperienceItem.experience_id.in_(list(experience_ids)), ExperienceItem.kind == kind)
+        .order_by(ExperienceItem.experience_id, distance, ExperienceItem.position)
+    )
+    ranked: dict[uuid.UUID, list[str]] = {i: [] for i in experience_ids}
+    for experience_id, text in rows.all():
+        ranked[experience_id].append(text)
+    return ranked
