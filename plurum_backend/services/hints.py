@@ -28,7 +28,7 @@ from plurum_backend.store.pulse import PendingEvent
 MAX_HINTS = 3
 # Cosine floor of MiniLM between an entry and another agent's item, chosen on the probes of
 # bench/hints.py (docs/hints.md has the figures and how the split was made).
-FLOOR = 0.62
+FLOOR = 0.66
 CANDIDATES = 24  # nearest items read before keeping one per experience
 GOT_PAST_MAX = 3
 HINT_KINDS = ("dead_end", "gotcha")
