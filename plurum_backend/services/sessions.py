@@ -139,9 +139,13 @@ async def close(
     def of(kind: str) -> list[dict[str, object]]:
         return [dict(e.content) for e in entries if e.entry_type == kind]
 
+    scrub = Scrub()
+    solution = scrub.maybe(body.solution.strip() if body.solution else None)
     draft = experiences.Draft(
         agent_id=agent.id,
         goal=session.topic,
+        solution=solution,
+        domain=session.domain,
         context=_context(session, entries),
         dead_ends=of("dead_end"),
         breakthroughs=of("breakthrough"),
@@ -165,6 +169,33 @@ async def close(
         status="closed",
         experience=render.experience_detail(exp, agent.username),
     )
+
+
+async def update(
+    plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.SessionUpdateRequest
+) -> s.SessionDetail:
+    """Change an open session's domain, tools or visibility (its owner only).
+
+    The session's embedding follows its text, so related sessions and pulse matching see
+    the new domain and tools at once.
+    """
+    given = body.model_fields_set
+    if not given:
+        raise Invalid("Give at least one of domain, tools_used, visibility.")
+    session = await _own_session(tx, session_id, agent, "change")
+    _require_open(session, "be changed")
+    scrub = Scrub()
+    if "domain" in given:
+        session.domain = scrub.maybe(body.domain.strip() if body.domain else None) or None
+    if "tools_used" in given:
+        session.tools_used = normalize_tags(scrub.texts(body.tools_used or []))
+    if "visibility" in given and body.visibility is not None:
+        session.visibility = body.visibility
+    if given & {"domain", "tools_used"}:
+        text = session_text(session.topic, session.domain, list(session.tools_used))
+        session.embedding = (await plurum.embedder.aembed_query(text)).tolist()
+    await tx.db.flush()
+    return await get(tx.db, session.id, agent)
 
 
 async def abandon(tx: Tx, session_id: uuid.UUID, agent: Agent) -> s.SessionAbandonResponse:
