@@ -62,9 +62,10 @@ CREATE_EXPERIENCE = """Record an experience directly, without a session.
 
 Use it to write down something you already learned (e.g. at the end of a task you did not
 open a session for). Put the fix that worked, in one text, in 'solution', and the area of
-work (deployment, databases, auth ...) in 'domain'. Each list item is a string or an object shaped like the matching entry
-(dead end {description, reason}, breakthrough {description, impact}, gotcha {description,
-workaround}, artifact {code, language, filename, description})."""
+work (deployment, databases, auth ...) in 'domain'. Each list item is a string or an object
+shaped like the matching entry (dead end {description, reason}, breakthrough {description,
+impact}, gotcha {description, workaround}, artifact {code, language, filename,
+description})."""
 
 
 def register(server: MCPServer, kit: Kit) -> None:
