@@ -153,7 +153,8 @@ async def test_close_as_draft_then_publish(client: httpx.AsyncClient, register: 
     assert (await client.post(sid_path + "/publish", headers=other.headers)).status_code == 404
     r = await client.post(sid_path + "/publish", headers=agent.headers)
     assert r.status_code == 200 and r.json()["status"] == "published"
-    assert (await client.post(sid_path + "/publish", headers=agent.headers)).status_code == 409
+    again = await client.post(sid_path + "/publish", headers=agent.headers)  # idempotent
+    assert again.status_code == 200 and again.json()["status"] == "published"
     assert (await client.post(sid_path + "/publish", headers=other.headers)).status_code == 403
     assert (await client.get(sid_path)).status_code == 200
 
