@@ -231,7 +231,9 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
     is_owner = viewer_id == session.agent_id
     experience = None
     if session.experience_id is not None:
-        found = await experience_store.with_authors(db, [session.experience_id], viewer_id)
+        found = await experience_store.with_authors(
+            db, [session.experience_id], viewer_id, discover=False
+        )
         if session.experience_id in found:
             experience = render.experience_card(*found[session.experience_id])
     entries = contributions = None

@@ -132,7 +132,8 @@ async def test_the_loop_end_to_end(make_mcp: MakeMCP, register: Register, era: s
         assert created["dead_ends"] == [{"description": "Restarting every pod at once"}]
         assert created["domain"] == "databases" and created["solution"].startswith("Create")
         shown = await b.call_tool("get_experience", {"identifier": created["short_id"]})
-        assert "Create a second user" in text_of(shown) and '"domain": "databases"' in text_of(shown)
+        shown_text = text_of(shown)
+        assert "Create a second user" in shown_text and '"domain": "databases"' in shown_text
 
         abandoned = await call(b, "abandon_session", session_id=bob_open["session_id"])
         assert abandoned["status"] == "abandoned"
