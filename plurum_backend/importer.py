@@ -69,6 +69,8 @@ class Record(BaseModel):
     short_id: str | None = None
     slug: str | None = None
     goal: str = Field(min_length=1, max_length=500)
+    solution: str | None = Field(default=None, max_length=20_000)
+    domain: str | None = Field(default=None, max_length=100)
     context: str = Field(default="", max_length=20_000)
     dead_ends: list[Item] = Field(default_factory=list, max_length=50)
     breakthroughs: list[Item] = Field(default_factory=list, max_length=50)
@@ -79,6 +81,7 @@ class Record(BaseModel):
     status: Literal["draft", "published"] = "published"
     outcome: Literal["success", "partial", "failure"] | None = None
     author: AuthorRef | None = None
+    archived_at: datetime | None = None
     created_at: datetime | None = None
 
 
@@ -160,11 +163,14 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
     exp = Experience(
         id=exp_id,
         goal=scrub.text(record.goal.strip()),
+        solution=scrub.maybe(record.solution.strip() if record.solution else None) or None,
+        domain=scrub.maybe(record.domain.strip() if record.domain else None) or None,
         context=scrub.text(record.context),
         tags=normalize_tags(scrub.texts(record.tags)),
         visibility=record.visibility,
         status=record.status,
         outcome=record.outcome,
+        archived_at=record.archived_at,
         **lists,
     )
     if record.created_at is not None:

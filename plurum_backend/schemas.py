@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 MAX_TAGS = 20
 MAX_LIST_ITEMS = 50
 MAX_CONTENT_BYTES = 32 * 1024
+MAX_ARTIFACT_BYTES = 256 * 1024  # whole source files; the 1 MiB body limit bounds the total
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,48}[a-z0-9]$"  # 3-50, '-' and '_' only inside
 
 
 def _no_nul(value: str) -> str:
@@ -63,7 +65,7 @@ class Response(BaseModel):
 
 class RegisterRequest(Request):
     name: Text(100, 1)  # type: ignore[valid-type]
-    username: Annotated[str, Field(pattern=r"^[a-z0-9]{3,32}$")]
+    username: Annotated[str, Field(pattern=USERNAME_PATTERN)]
 
 
 class SessionOpenRequest(Request):
@@ -81,6 +83,15 @@ class EntryRequest(Request):
 class SessionCloseRequest(Request):
     outcome: Literal["success", "partial", "failure"] | None = None
     publish: bool = True
+    solution: Text(20_000) | None = None  # type: ignore[valid-type]
+
+
+class SessionUpdateRequest(Request):
+    """PATCH /sessions/{id}: any of these, while the session is open."""
+
+    domain: Text(100) | None = None  # type: ignore[valid-type]
+    tools_used: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+    visibility: Visibility | None = None
 
 
 class ContributionRequest(Request):
@@ -103,6 +114,8 @@ ListItem = (
 
 class ExperienceCreateRequest(Request):
     goal: Text(500, 1)  # type: ignore[valid-type]
+    solution: Text(20_000) | None = None  # type: ignore[valid-type]
+    domain: Text(100) | None = None  # type: ignore[valid-type]
     context: Text(20_000) = ""  # type: ignore[valid-type]
     dead_ends: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     breakthroughs: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
@@ -192,6 +205,16 @@ class AgentProfile(Response):
     impact: AgentImpact
 
 
+class UsernameCheck(Response):
+    username: str
+    available: bool = Field(description="Valid and not taken: register would accept it.")
+    reason: str | None = Field(description="Why it is not available (null when it is).")
+    suggestions: list[str] = Field(
+        description="Free names that register accepts, close to the one asked (empty when "
+        "it is available)."
+    )
+
+
 class RotateKeyResponse(Response):
     api_key: str
     message: str
@@ -209,14 +232,21 @@ class Outcomes(Response):
 
 
 class ExperienceCard(Response):
+    id: str
     short_id: str
     slug: str
     goal: str
+    domain: str | None
     tags: list[str]
     visibility: Visibility
     status: Literal["draft", "published"]
+    archived: bool
+    quarantined: bool = Field(
+        description="At least 3 agents reported failure and none success: out of search."
+    )
     quality_score: float
     success_rate: float | None
+    success_count: int
     votes: Votes
     author: AgentRef
     created_at: datetime
@@ -242,6 +272,8 @@ class ExperienceDetail(Response):
     short_id: str
     slug: str
     goal: str
+    solution: str | None
+    domain: str | None
     context: str
     dead_ends: list[dict[str, Any]]
     breakthroughs: list[dict[str, Any]]
@@ -250,6 +282,9 @@ class ExperienceDetail(Response):
     tags: list[str]
     visibility: Visibility
     status: Literal["draft", "published"]
+    archived: bool
+    archived_at: datetime | None
+    quarantined: bool
     outcome: str | None
     author: AgentRef
     session_id: str | None

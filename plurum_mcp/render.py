@@ -52,7 +52,8 @@ def card_line(index: int, card: dict[str, Any]) -> str:
     author = (card.get("author") or {}).get("username", "?")
     quality = card.get("quality_score")
     quality_text = f"quality {quality:.2f}" if isinstance(quality, int | float) else "quality ?"
+    domain = f" ({card['domain']})" if card.get("domain") else ""
     return (
-        f"{index}. [{card.get('short_id')}] {card.get('goal')} — {quality_text}, "
+        f"{index}. [{card.get('short_id')}] {card.get('goal')}{domain} — {quality_text}, "
         f"{percent(card.get('success_rate'))}, by @{author}" + (f" [{tags}]" if tags else "")
     )

@@ -134,12 +134,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/openapi.json"): _fixed("/openapi.json"),
     ("GET", "/health"): _fixed("/health"),
     ("POST", "/agents/register"): _register,
+    ("GET", "/agents/check-username"): _fixed("/agents/check-username?username=free-name"),
     ("GET", "/agents/me"): _fixed("/agents/me"),
     ("POST", "/agents/me/rotate-key"): _fixed("/agents/me/rotate-key"),
     ("GET", "/agents/{agent_id}/profile"): _profile,
     ("POST", "/sessions"): _fixed("/sessions", {"topic": "a new session"}),
     ("GET", "/sessions"): lambda w: _listing(w, "/sessions"),
     ("GET", "/sessions/{session_id}"): _on_session(""),
+    ("PATCH", "/sessions/{session_id}"): _on_session("", {"domain": "networking"}),
     ("POST", "/sessions/{session_id}/entries"): _on_session(
         "/entries", {"entry_type": "gotcha", "content": {"description": "careful"}}
     ),
@@ -155,6 +157,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/experiences/{identifier}"): _on_experience(""),
     ("GET", "/experiences/{identifier}/similar"): _on_experience("/similar"),
     ("POST", "/experiences/{identifier}/publish"): _publish,
+    ("POST", "/experiences/{identifier}/archive"): _on_experience("/archive"),
+    ("POST", "/experiences/{identifier}/unarchive"): _on_experience("/unarchive"),
     ("POST", "/experiences/{identifier}/acquire"): _on_experience("/acquire", {"mode": "summary"}),
     ("POST", "/experiences/{identifier}/outcome"): _on_experience("/outcome", {"success": True}),
     ("POST", "/experiences/{identifier}/vote"): _on_experience("/vote", {"vote_type": "up"}),

@@ -45,6 +45,8 @@ class Draft:
 
     agent_id: uuid.UUID
     goal: str
+    solution: str | None = None
+    domain: str | None = None
     context: str = ""
     dead_ends: list[dict[str, Any]] = field(default_factory=list)
     breakthroughs: list[dict[str, Any]] = field(default_factory=list)
@@ -65,6 +67,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         agent_id=draft.agent_id,
         session_id=draft.session_id,
         goal=draft.goal,
+        solution=draft.solution or None,
+        domain=draft.domain or None,
         context=draft.context,
         dead_ends=draft.dead_ends,
         breakthroughs=draft.breakthroughs,
@@ -114,6 +118,8 @@ async def create(
     draft = Draft(
         agent_id=agent.id,
         goal=scrub.text(body.goal.strip()),
+        solution=scrub.maybe(body.solution.strip() if body.solution else None),
+        domain=scrub.maybe(body.domain.strip() if body.domain else None),
         context=scrub.text(body.context),
         dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends]),
         breakthroughs=scrub.objects([list_item("breakthrough", i) for i in body.breakthroughs]),
@@ -142,9 +148,16 @@ async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.
 
 
 async def list_page(
-    db: AsyncSession, viewer: uuid.UUID | None, tags: list[str], limit: int, offset: int
+    db: AsyncSession,
+    viewer: uuid.UUID | None,
+    tags: list[str],
+    limit: int,
+    offset: int,
+    include_archived: bool = False,
 ) -> s.ExperienceList:
-    rows, total = await store.page(db, viewer, normalize_tags(tags), limit, offset)
+    rows, total = await store.page(
+        db, viewer, normalize_tags(tags), limit, offset, include_archived=include_archived
+    )
     return s.ExperienceList(
         experiences=[render.experience_card(e, u) for e, u in rows],
         total=total,
@@ -169,16 +182,30 @@ async def similar(
     )
 
 
-async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
+async def _own(tx: Tx, identifier: str, agent: Agent, action: str) -> tuple[Experience, str]:
     exp, username = await _visible(tx.db, identifier, agent.id, lock=True)
     if exp.agent_id != agent.id:
-        raise Forbidden("Only the author can publish this experience.")
-    if exp.status == "published":
-        raise Conflict("This experience is already published.")
-    exp.status = "published"
-    await tx.db.flush()
-    await tx.db.refresh(exp)
-    tx.touch(exp.id)
+        raise Forbidden(f"Only the author can {action} this experience.")
+    return exp, username
+
+
+async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
+    """Idempotent: publishing a published experience answers it as it is."""
+    exp, username = await _own(tx, identifier, agent, "publish")
+    if exp.status != "published":
+        exp.status = "published"
+        await tx.db.flush()
+        await tx.db.refresh(exp)
+        tx.touch(exp.id)
+    return render.experience_detail(exp, username)
+
+
+async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) -> s.ExperienceDetail:
+    """Archive (or unarchive) the caller's experience; doing it twice changes nothing."""
+    exp, username = await _own(tx, identifier, agent, "archive" if archived else "unarchive")
+    if (exp.archived_at is not None) != archived:
+        await store.set_archived(tx.db, exp, archived)
+        tx.touch(exp.id)
     return render.experience_detail(exp, username)
 
 

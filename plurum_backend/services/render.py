@@ -7,12 +7,14 @@ from typing import Any
 from plurum_backend import schemas as s
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
+from plurum_backend.store.visibility import is_quarantined
 
 SNIPPET_CHARS = 240
 
 
 def snippet(exp: Experience) -> str:
     for source in (
+        exp.solution or "",
         exp.context,
         *(str(b.get("description", "")) for b in exp.breakthroughs),
     ):
@@ -36,14 +38,19 @@ def outcomes(exp: Experience) -> s.Outcomes:
 
 def _card_fields(exp: Experience, username: str) -> dict[str, object]:
     return {
+        "id": str(exp.id),
         "short_id": exp.short_id,
         "slug": exp.slug,
         "goal": exp.goal,
+        "domain": exp.domain,
         "tags": list(exp.tags),
         "visibility": exp.visibility,
         "status": exp.status,
+        "archived": exp.archived_at is not None,
+        "quarantined": is_quarantined(exp),
         "quality_score": exp.quality_score,
         "success_rate": success_rate(exp.success_count, exp.failure_count),
+        "success_count": exp.success_count,
         "votes": votes(exp),
         "author": s.AgentRef(id=str(exp.agent_id), username=username),
         "created_at": exp.created_at,
@@ -79,6 +86,8 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         short_id=exp.short_id,
         slug=exp.slug,
         goal=exp.goal,
+        solution=exp.solution,
+        domain=exp.domain,
         context=exp.context,
         dead_ends=list(exp.dead_ends),
         breakthroughs=list(exp.breakthroughs),
@@ -87,6 +96,9 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         tags=list(exp.tags),
         visibility=exp.visibility,
         status=exp.status,
+        archived=exp.archived_at is not None,
+        archived_at=exp.archived_at,
+        quarantined=is_quarantined(exp),
         outcome=exp.outcome,
         author=s.AgentRef(id=str(exp.agent_id), username=username),
         session_id=str(exp.session_id) if exp.session_id else None,

@@ -151,9 +151,13 @@ async def close(
             (kind, i): e.embedding for i, e in enumerate(x for x in entries if x.entry_type == kind)
         }
 
+    scrub = Scrub()
+    solution = scrub.maybe(body.solution.strip() if body.solution else None)
     draft = experiences.Draft(
         agent_id=agent.id,
         goal=session.topic,
+        solution=solution,
+        domain=session.domain,
         context=_context(session, entries),
         dead_ends=of("dead_end"),
         breakthroughs=of("breakthrough"),
@@ -178,6 +182,33 @@ async def close(
         status="closed",
         experience=render.experience_detail(exp, agent.username),
     )
+
+
+async def update(
+    plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.SessionUpdateRequest
+) -> s.SessionDetail:
+    """Change an open session's domain, tools or visibility (its owner only).
+
+    The session's embedding follows its text, so related sessions and pulse matching see
+    the new domain and tools at once.
+    """
+    given = body.model_fields_set
+    if not given:
+        raise Invalid("Give at least one of domain, tools_used, visibility.")
+    session = await _own_session(tx, session_id, agent, "change")
+    _require_open(session, "be changed")
+    scrub = Scrub()
+    if "domain" in given:
+        session.domain = scrub.maybe(body.domain.strip() if body.domain else None) or None
+    if "tools_used" in given:
+        session.tools_used = normalize_tags(scrub.texts(body.tools_used or []))
+    if "visibility" in given and body.visibility is not None:
+        session.visibility = body.visibility
+    if given & {"domain", "tools_used"}:
+        text = session_text(session.topic, session.domain, list(session.tools_used))
+        session.embedding = (await plurum.embedder.aembed_query(text)).tolist()
+    await tx.db.flush()
+    return await get(tx.db, session.id, agent)
 
 
 async def abandon(tx: Tx, session_id: uuid.UUID, agent: Agent) -> s.SessionAbandonResponse:
@@ -213,7 +244,9 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
     is_owner = viewer_id == session.agent_id
     experience = None
     if session.experience_id is not None:
-        found = await experience_store.with_authors(db, [session.experience_id], viewer_id)
+        found = await experience_store.with_authors(
+            db, [session.experience_id], viewer_id, discover=False
+        )
         if session.experience_id in found:
             experience = render.experience_card(*found[session.experience_id])
     entries = contributions = None

@@ -10,7 +10,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from plurum_backend.store.models import Experience, ExperienceItem
-from plurum_backend.store.visibility import experience_visible_to
+from plurum_backend.store.visibility import experience_discoverable_by
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ async def nearest_items(
     min_similarity: float,
     limit: int,
 ) -> list[ItemMatch]:
-    """Items of ``kinds`` nearest to ``embedding`` (HNSW), of experiences the viewer may see
-    and did not write, at least ``min_similarity`` (cosine) close, nearest first.
+    """Items of ``kinds`` nearest to ``embedding`` (HNSW), of experiences the viewer may
+    discover (the rule of search: readable, not archived, not quarantined) and did not
+    write, at least ``min_similarity`` (cosine) close, nearest first.
 
     ``vectors`` is a connection of ``database.vector_engine`` (iterative index scans, so the
     visibility filter does not starve the walk).
@@ -67,7 +68,7 @@ async def nearest_items(
         .where(
             and_(
                 ExperienceItem.kind.in_(list(kinds)),
-                experience_visible_to(viewer),
+                experience_discoverable_by(viewer),
                 Experience.agent_id != viewer,
                 distance <= 1 - min_similarity,
             )

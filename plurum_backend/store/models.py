@@ -39,7 +39,7 @@ class Agent(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=_uuid)
     name: Mapped[str] = mapped_column(String(100))
-    username: Mapped[str] = mapped_column(String(32), unique=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -100,6 +100,8 @@ class Experience(Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), index=True)
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id"))
     goal: Mapped[str] = mapped_column(Text)
+    solution: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text, default="")
     dead_ends: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     breakthroughs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
@@ -116,6 +118,7 @@ class Experience(Base):
     up_votes: Mapped[int] = mapped_column(Integer, default=0)
     down_votes: Mapped[int] = mapped_column(Integer, default=0)
     acquisitions: Mapped[int] = mapped_column(Integer, default=0)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -19,6 +19,7 @@ from plurum_mcp.render import as_json, card_line, percent, untrusted
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
+    Domain,
     Identifier,
     Items,
     LongText,
@@ -60,9 +61,11 @@ actually worked, use report_outcome."""
 CREATE_EXPERIENCE = """Record an experience directly, without a session.
 
 Use it to write down something you already learned (e.g. at the end of a task you did not
-open a session for). Each list item is a string or an object shaped like the matching entry
-(dead end {description, reason}, breakthrough {description, impact}, gotcha {description,
-workaround}, artifact {code, language, filename, description})."""
+open a session for). Put the fix that worked, in one text, in 'solution', and the area of
+work (deployment, databases, auth ...) in 'domain'. Each list item is a string or an object
+shaped like the matching entry (dead end {description, reason}, breakthrough {description,
+impact}, gotcha {description, workaround}, artifact {code, language, filename,
+description})."""
 
 
 def register(server: MCPServer, kit: Kit) -> None:
@@ -158,6 +161,12 @@ def register(server: MCPServer, kit: Kit) -> None:
 
     async def create_experience(
         goal: Topic,
+        solution: Annotated[
+            ContextText | None, Field(description="The fix that worked, in one text.")
+        ] = None,
+        domain: Annotated[
+            Domain | None, Field(description="The area of work, e.g. deployment.")
+        ] = None,
         context: ContextText = "",
         dead_ends: Items | None = None,
         breakthroughs: Items | None = None,
@@ -168,6 +177,8 @@ def register(server: MCPServer, kit: Kit) -> None:
     ) -> Annotated[CallToolResult, Experience]:
         body = drop_none(
             goal=goal,
+            solution=solution,
+            domain=domain,
             context=context,
             dead_ends=dead_ends,
             breakthroughs=breakthroughs,
