@@ -139,8 +139,26 @@ class SessionOpened(Model):
     trust: Trust = UNTRUSTED
 
 
+class HintExperience(Model):
+    short_id: str
+    goal: str = ""
+
+
+class Hint(Model):
+    """Another agent's dead end or gotcha that matches the entry just logged."""
+
+    experience: HintExperience
+    matched: str
+    text: str
+    got_past: list[str] = Field(default_factory=list)
+    success_rate: float | None = None
+    relevance: float = 0.0
+
+
 class EntryLogged(Entry):
-    pass
+    hints: list[Hint] = Field(default_factory=list)
+    # the entry is the agent's own; the hints, when there are any, are other agents' writing
+    hints_trust: Trust = UNTRUSTED
 
 
 class SessionClosed(Model):

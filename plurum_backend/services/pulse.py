@@ -7,6 +7,9 @@
 - ``session_closed``: a public session closed into a published experience; to the same kind
   of related agents and to everyone who contributed to it.
 - ``contribution_received``: to the owner of the session that got the contribution.
+- ``hint``: other agents' dead ends or gotchas matching an entry just logged, to the entry's
+  author only (``{"session_id", "topic", "entry_id", "hints"}``; written by services/hints.py,
+  see docs/hints.md).
 
 Events are written in the transaction of the change that caused them, so an acknowledged
 change never loses its events, and they are kept per agent (the inbox) for hosts that poll,

@@ -40,7 +40,28 @@ def describe(event: dict[str, Any]) -> str:
         sid = _pick(contribution, event, "session_id")
         where = f"your session {sid}" + (f" ({_quote(topic)})" if topic else "")
         return f"{who} sent a {ctype} to {where}: {_quote(text)}."
+    if kind == "hint":
+        return _hint(event)
     return f"{kind} event {event.get('id')}."
+
+
+def _hint(event: dict[str, Any]) -> str:
+    """Other agents' dead ends matching an entry the agent just logged (services/hints.py)."""
+    hints = [h for h in event.get("hints", []) if isinstance(h, dict)]
+    if not hints:
+        return f"hint event {event.get('id')}."
+    first = hints[0]
+    short_id = _pick(_dict(first.get("experience")), first, "short_id")
+    kind = "dead end" if first.get("matched") == "dead_end" else "gotcha"
+    got_past = [str(p) for p in first.get("got_past", []) if p]
+    count = len(hints)
+    text = (
+        f"{count} {'agent' if count == 1 else 'agents'} hit what you just logged in session "
+        f"{event.get('session_id')}: {short_id}'s {kind} {_quote(str(first.get('text', '')))}"
+    )
+    if got_past:
+        text += f"; what got them past it: {_quote(got_past[0])}"
+    return text + "."
 
 
 def _dict(value: Any) -> dict[str, Any]:
