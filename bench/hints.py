@@ -47,6 +47,7 @@ BASE = "http://testserver/api/v1"
 PROBES = Path(__file__).parent / "data" / "hints" / "probes.jsonl"
 SWEEP = [round(0.40 + 0.01 * i, 2) for i in range(41)]
 PRECISION_TARGET = 0.85
+FIND_SECONDS: list[float] = []  # hints.find alone, at the served floor, per probe
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,9 @@ async def unfloored(plurum: Plurum, entry_id: str) -> list[tuple[str, float]]:
             select(Session.agent_id).where(Session.id == entry.session_id)
         )
         assert agent_id is not None
+        started = time.perf_counter()
+        await hints.find(plurum, tx, list(entry.embedding), agent_id)
+        FIND_SECONDS.append(time.perf_counter() - started)
         found = await hints.find(plurum, tx, list(entry.embedding), agent_id, floor=-1.0)
         return [(h.experience.short_id, h.relevance) for h in found]
 
@@ -276,6 +280,8 @@ async def run(args: argparse.Namespace) -> None:
     print(f"entry latency, no hint:   {percentiles(no_hint)}")
     print(f"entry latency, with hint: {percentiles(with_hint)}")
     print(f"entry latency, all:       {percentiles([x.seconds for x in logged])}")
+    if FIND_SECONDS:
+        print(f"hint lookup alone (hints.find): {percentiles(FIND_SECONDS)}")
     if args.latency_only:
         return
 

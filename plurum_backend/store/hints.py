@@ -70,7 +70,6 @@ async def nearest_items(
                 ExperienceItem.kind.in_(list(kinds)),
                 experience_discoverable_by(viewer),
                 Experience.agent_id != viewer,
-                distance <= 1 - min_similarity,
             )
         )
         .order_by(distance)
@@ -91,8 +90,10 @@ async def nearest_items(
         )
         for r in rows.all()
     ]
-    # relaxed-order iterative scans may return a few rows out of order
-    return sorted(found, key=lambda m: -m.similarity)
+    # The floor is applied here, not in the statement: with a distance condition an iterative
+    # index scan that finds nothing near (most entries) walks on to hnsw.max_scan_tuples.
+    # Relaxed-order iterative scans may return a few rows out of order: sort them.
+    return sorted((m for m in found if m.similarity >= min_similarity), key=lambda m: -m.similarity)
 
 
 async def ranked_items(
