@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from plurum_backend.store.models import Experience, ExperienceItem
 from plurum_backend.store.visibility import experience_discoverable_by
 
+NEAREST_SCAN = 200
+
 
 @dataclass(frozen=True)
 class ItemMatch:
@@ -48,9 +50,26 @@ async def nearest_items(
     write, at least ``min_similarity`` (cosine) close, nearest first.
 
     ``vectors`` is a connection of ``database.vector_engine`` (iterative index scans, so the
-    visibility filter does not starve the walk).
+    kind filter does not starve the walk). Only the ``NEAREST_SCAN`` nearest items are
+    considered: an experience is missed only when that many nearer items are the viewer's
+    own or hidden from it.
     """
+    # The nearest items first, by the HNSW index alone; then who may see them. Joined in one
+    # scan, the planner walks every visible experience's items once the table is large.
     distance = ExperienceItem.embedding.cosine_distance(embedding).label("distance")
+    near = (
+        select(
+            ExperienceItem.experience_id,
+            ExperienceItem.kind,
+            ExperienceItem.position,
+            ExperienceItem.text,
+            distance,
+        )
+        .where(ExperienceItem.kind.in_(list(kinds)))
+        .order_by(distance)
+        .limit(NEAREST_SCAN)
+        .subquery()
+    )
     rows = await vectors.execute(
         select(
             Experience.id,
@@ -59,20 +78,14 @@ async def nearest_items(
             Experience.agent_id,
             Experience.success_count,
             Experience.failure_count,
-            ExperienceItem.kind,
-            ExperienceItem.position,
-            ExperienceItem.text,
-            distance,
+            near.c.kind,
+            near.c.position,
+            near.c.text,
+            near.c.distance,
         )
-        .join(Experience, Experience.id == ExperienceItem.experience_id)
-        .where(
-            and_(
-                ExperienceItem.kind.in_(list(kinds)),
-                experience_discoverable_by(viewer),
-                Experience.agent_id != viewer,
-            )
-        )
-        .order_by(distance)
+        .join(Experience, Experience.id == near.c.experience_id)
+        .where(and_(experience_discoverable_by(viewer), Experience.agent_id != viewer))
+        .order_by(near.c.distance)
         .limit(limit)
     )
     found = [
