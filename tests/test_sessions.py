@@ -79,6 +79,7 @@ async def test_lifecycle_close_assembles_experience(
             "content",
             "created_at",
             "redactions",
+            "hints",
         }
     r = await client.post(
         f"/sessions/{sid}/close", headers=agent.headers, json={"outcome": "success"}
