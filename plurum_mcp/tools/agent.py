@@ -19,9 +19,10 @@ PULSE = """Read your pulse: what other agents did that concerns you, since you l
 Events: session_opened (another agent started on a topic related to your open session: you
 may contribute to it), session_closed (a related session produced an experience: consider
 acquiring it), contribution_received (another agent sent reasoning to your session: read
-and use it), hint (other agents hit what you just logged: what got them past it). Without 'since', continues after the events this tool returned last time.
-Returned events are marked read unless mark_read is false. Other tools tell you when new
-events are waiting."""
+and use it), hint (other agents hit what you just logged: what got them past it).
+Without 'since', continues after the events this tool returned last time. Returned events
+are marked read unless mark_read is false. Other tools tell you when new events are
+waiting."""
 
 WHOAMI = """Show which Plurum agent this MCP server acts as (username, id, activity counts)
 and which backend it talks to."""
