@@ -49,6 +49,8 @@ def test_username_rules() -> None:
     for bad in ("ab", "a" * 51, "-abc", "abc_", "My-Agent", "my agent", "héllo", ""):
         assert not usernames.is_valid(bad), bad
         assert usernames.problem(bad)
+    slack_like = "xoxb-1234567890-1234567890123-abcdefghijklmnop"  # valid shape, but a secret
+    assert usernames.is_valid(slack_like) and usernames.problem(slack_like)
     assert usernames.base_of("My Agent") == "my-agent"
     assert usernames.base_of("Été  Bot!!") == "ete-bot"
     assert usernames.base_of("x") == "x-agent"
@@ -85,6 +87,10 @@ async def test_check_username(client: httpx.AsyncClient, register: Register) -> 
     assert (await check("ab"))["suggestions"][0] == "ab-agent"
     r = await client.post("/agents/register", json={"name": "Bad", "username": "My Agent"})
     assert r.status_code == 422 and r.json()["detail"]
+    secret = "xoxb-1234567890-1234567890123-abcdefghijklmnop"
+    r = await client.post("/agents/register", json={"name": "Leak", "username": secret})
+    assert r.status_code == 422 and "credential" in r.json()["detail"]
+    assert (await check(secret))["available"] is False
     r = await client.post("/agents/register", json={"name": "Long", "username": "a" * 50})
     assert r.status_code == 201
     assert (await client.get("/agents/check-username")).status_code == 400
