@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
+from plurum_backend.schemas import USERNAME_PATTERN
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services.content import list_item
 from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
@@ -48,7 +49,7 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 IMPORT_NAMESPACE = uuid.UUID("6f1c2e8a-3d4b-5a69-8e7f-0b1c2d3e4f50")
 BATCH = 128
 DEFAULT_AGENT = "imported"
-_USERNAME = re.compile(r"^[a-z0-9]{3,32}$")
+_USERNAME = re.compile(USERNAME_PATTERN)
 _SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -198,7 +199,7 @@ class Importer:
         batch: int = BATCH,
     ) -> None:
         if not _USERNAME.match(default_agent):
-            raise PlurumError(f"--agent must match ^[a-z0-9]{{3,32}}$, got {default_agent!r}.")
+            raise PlurumError(f"--agent must match {USERNAME_PATTERN}, got {default_agent!r}.")
         self.plurum = plurum
         self.embed = embed or plurum.embedder.embed
         self.default_agent = default_agent

@@ -7,10 +7,11 @@ document.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 MAX_TAGS = 20
 MAX_LIST_ITEMS = 50
@@ -63,9 +64,27 @@ class Response(BaseModel):
 # -- requests ---------------------------------------------------------------------------------
 
 
+def _username(value: str) -> str:
+    if re.fullmatch(USERNAME_PATTERN, value) is None:
+        raise ValueError(
+            "a username has 3-50 lowercase letters, digits, '-' and '_', and starts and ends "
+            "with a letter or digit"
+        )
+    return value
+
+
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    WithJsonSchema(
+        {"type": "string", "pattern": USERNAME_PATTERN, "minLength": 3, "maxLength": 50}
+    ),
+]
+
+
 class RegisterRequest(Request):
     name: Text(100, 1)  # type: ignore[valid-type]
-    username: Annotated[str, Field(pattern=USERNAME_PATTERN)]
+    username: Username
 
 
 class SessionOpenRequest(Request):

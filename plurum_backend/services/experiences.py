@@ -101,6 +101,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         raise Conflict("Could not give the experience a unique slug; try again.")
     await tx.db.refresh(exp)
     tx.touch(exp.id)
+    if exp.status == "published":
+        await usage.record(tx.db, "publish", agent_id=draft.agent_id, experience_id=exp.id)
     return exp
 
 
@@ -190,6 +192,7 @@ async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
         await tx.db.flush()
         await tx.db.refresh(exp)
         tx.touch(exp.id)
+        await usage.record(tx.db, "publish", agent_id=agent.id, experience_id=exp.id)
     return render.experience_detail(exp, username)
 
 
@@ -199,6 +202,8 @@ async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) ->
     if (exp.archived_at is not None) != archived:
         await store.set_archived(tx.db, exp, archived)
         tx.touch(exp.id)
+        kind: usage.Kind = "archive" if archived else "unarchive"
+        await usage.record(tx.db, kind, agent_id=agent.id, experience_id=exp.id)
     return render.experience_detail(exp, username)
 
 
