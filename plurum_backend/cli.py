@@ -205,6 +205,9 @@ def usage(args: argparse.Namespace) -> None:
         engine = async_engine(database, pool_size=1)
         try:
             async with async_sessionmaker(engine)() as db:
+                # what a server would have pruned by now, in case none ran for a while
+                await usage_log.prune(db, settings.usage_retention_days)
+                await db.commit()
                 summary = await usage_log.summary(
                     db, days=args.days, retention_days=settings.usage_retention_days
                 )

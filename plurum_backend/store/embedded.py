@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -36,6 +35,11 @@ import psutil
 
 from plurum_backend.errors import ConfigError
 from plurum_backend.store.database import Database, start_embedded
+
+# Windows has no flock: there the server is started on demand and left running (the
+# behaviour before this module); `plurum db stop` stops it.
+if sys.platform != "win32":
+    import fcntl
 
 STOP_TIMEOUT_S = 60
 
@@ -82,6 +86,9 @@ def _decision(pg_dir: Path) -> Iterator[None]:
     """The machine-wide lock under which the server is started, registered, released, stopped."""
     run = run_dir(pg_dir)
     (run / "users").mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":  # pragma: no cover
+        yield
+        return
     with open(run / "lock", "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
@@ -115,6 +122,8 @@ def acquire(pg_dir: Path) -> Database:
     Idempotent within a process; ``release`` (or the process's end) undoes it.
     """
     pg_dir = pg_dir.resolve()
+    if sys.platform == "win32":  # pragma: no cover
+        return start_embedded(pg_dir)
     with _decision(pg_dir):
         database = start_embedded(pg_dir)
         if pg_dir not in _held:
@@ -163,7 +172,9 @@ def live_users(pg_dir: Path) -> list[User]:
 
     Call under ``_decision``: a file whose lock can be taken is a dead process's, removed.
     """
-    found = []
+    found: list[User] = []
+    if sys.platform == "win32":  # pragma: no cover
+        return found
     users = run_dir(pg_dir) / "users"
     mine = {h.path for h in _held.values()}
     for path in sorted(users.iterdir()) if users.exists() else []:
