@@ -24,7 +24,11 @@ from tests.conftest import Agent, Register
 TABLE = Path(__file__).with_name("authz_matrix.csv")
 CALLERS = ("anonymous", "owner", "other")
 VISIBILITIES = ("public", "private")
-EXTRA_ROUTES = {("GET", "/openapi.json"), ("GET", "/health")}  # served outside Endpoint
+EXTRA_ROUTES = {
+    ("GET", "/openapi.json"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+}  # served outside Endpoint
 
 
 @dataclass
@@ -133,6 +137,7 @@ async def _status(w: World) -> tuple[str, Any]:
 CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/openapi.json"): _fixed("/openapi.json"),
     ("GET", "/health"): _fixed("/health"),
+    ("GET", "/ready"): _fixed("/ready"),
     ("POST", "/agents/register"): _register,
     ("GET", "/agents/check-username"): _fixed("/agents/check-username?username=free-name"),
     ("GET", "/agents/me"): _fixed("/agents/me"),
