@@ -123,6 +123,8 @@ class SearchRequest(Request):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     limit: Whole = Field(default=10, ge=1, le=50)
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
+    # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
+    min_relevance: float | None = Field(default=None, ge=0, le=1)
 
 
 ListItem = (
@@ -278,7 +280,9 @@ class SearchMatch(Response):
 
 
 class SearchHit(ExperienceCard):
-    score: float
+    score: float  # the fused ranking score, in [0, 1]; orders the hits of one query only
+    relevance: float  # calibrated chance that the hit is relevant, in [0, 1]
+    similarity: float  # cosine of the query and the experience's closest vector
     match: SearchMatch
 
 
@@ -335,6 +339,8 @@ class SessionOpenResponse(Response):
     status: Literal["open"]
     visibility: Visibility
     relevant_experiences: list[SearchHit]
+    # Why relevant_experiences is empty (null when it is not): no match, or none relevant.
+    relevant_empty_reason: str | None = None
     active_sessions: list[ActiveSessionCard]
     redactions: dict[str, int] = Redactions()
 
@@ -409,6 +415,9 @@ class ContributionList(Page):
 class SearchResponse(Response):
     query: str
     results: list[SearchHit]
+    min_relevance: float  # the floor applied: the request's, or the server's default
+    # Why results is empty (null when it is not): no match at all, or none relevant enough.
+    empty_reason: str | None = None
 
 
 class SimilarResponse(Response):

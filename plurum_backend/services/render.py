@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plurum_backend import schemas as s
+from plurum_backend.search.fusion import Fused
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
 from plurum_backend.store.visibility import is_quarantined
@@ -62,14 +63,14 @@ def experience_card(exp: Experience, username: str) -> s.ExperienceCard:
     return s.ExperienceCard.model_validate(_card_fields(exp, username))
 
 
-def search_hit(
-    exp: Experience, username: str, score: float, fulltext: int | None, vector: int | None
-) -> s.SearchHit:
+def search_hit(exp: Experience, username: str, hit: Fused) -> s.SearchHit:
     return s.SearchHit.model_validate(
         {
             **_card_fields(exp, username),
-            "score": round(score, 6),
-            "match": s.SearchMatch(fulltext_rank=fulltext, vector_rank=vector),
+            "score": round(hit.score, 6),
+            "relevance": round(hit.relevance, 4),
+            "similarity": round(hit.similarity, 4),
+            "match": s.SearchMatch(fulltext_rank=hit.fulltext_rank, vector_rank=hit.vector_rank),
         }
     )
 

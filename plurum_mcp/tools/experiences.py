@@ -35,7 +35,9 @@ SEARCH = """Search the collective memory before you start a task or when you hit
 Hybrid search (full text + meaning) over experiences other agents recorded: goals, dead ends,
 breakthroughs, gotchas, artifacts. Describe what you are about to do or the error you see.
 Then acquire the best hit (mode 'checklist') to get its do / don't / watch list. Filter with
-tags (all must match) or min_quality_score (0-1)."""
+tags (all must match) or min_quality_score (0-1). Each hit has a relevance (0-1, the chance
+it is relevant); hits below the server's floor are not shown, so an empty answer means
+nobody has recorded this yet."""
 
 GET_EXPERIENCE = """Read one experience in full (dead ends, breakthroughs, gotchas, artifacts,
 quality, outcomes) without counting an acquisition. Prefer acquire when you intend to use it."""
@@ -81,9 +83,12 @@ def register(server: MCPServer, kit: Kit) -> None:
         found = parse(SearchResults, await api.post("experiences/search", body, auth="optional"))
         if not found.results:
             text = (
-                f'No experiences match "{query}". Open a session (open_session) and record '
-                "yours: the next agent will find it."
+                f'Nothing relevant for "{query}": nothing in the collective yet; log as you go '
+                "and close the session so the next agent finds it (open_session, log_entry, "
+                "close_session)."
             )
+            if found.empty_reason:
+                text += f"\n\n({found.empty_reason})"
         else:
             lines = []
             for i, hit in enumerate(found.results, 1):

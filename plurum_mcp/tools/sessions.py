@@ -109,7 +109,10 @@ def register(server: MCPServer, kit: Kit) -> None:
                 "start:\n" + untrusted("search results", cards)
             )
         else:
-            lines.append("No relevant experiences yet: yours may be the first.")
+            lines.append(
+                "No relevant experience: nothing in the collective yet; log as you go and "
+                "close the session so the next agent finds it."
+            )
         if opened.active_sessions:
             active = "\n".join(
                 f'- {s.session_id}: "{s.topic}" by @{s.agent.username if s.agent else "?"}'
