@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions
+from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions, signatures
 from plurum_backend.api.endpoint import Endpoint, make_route
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
@@ -21,7 +21,13 @@ PREFIX = "/api/v1"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
+    return [
+        *agents.ENDPOINTS,
+        *sessions.ENDPOINTS,
+        *experiences.ENDPOINTS,
+        *signatures.ENDPOINTS,
+        *pulse.ENDPOINTS,
+    ]
 
 
 def by_method(
