@@ -39,7 +39,7 @@ from plurum_backend.runtime import Plurum
 from plurum_backend.schemas import USERNAME_PATTERN
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services.content import list_item
-from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
+from plurum_backend.services.experiences import SLUG_MAX, new_short_id, note_errors, slugify
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import transfer as store
@@ -173,6 +173,7 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
         archived_at=record.archived_at,
         **lists,
     )
+    note_errors(exp)
     if record.created_at is not None:
         exp.created_at = record.created_at
         exp.updated_at = record.created_at

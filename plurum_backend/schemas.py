@@ -87,11 +87,29 @@ class RegisterRequest(Request):
     username: Username
 
 
+PackageName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9@][A-Za-z0-9._/@+-]*$")
+]
+PackageVersion = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[\w.+!~^=*-]+$")]
+MAX_PACKAGES = 100
+
+
+class Environment(Request):
+    """What the agent runs: names and versions only (services.environment compares them)."""
+
+    os: Text(100) | None = None  # type: ignore[valid-type]
+    runtime: Text(100) | None = None  # type: ignore[valid-type]
+    packages: dict[PackageName, PackageVersion] = Field(
+        default_factory=dict, max_length=MAX_PACKAGES
+    )
+
+
 class SessionOpenRequest(Request):
     topic: Text(500, 1)  # type: ignore[valid-type]
     domain: Text(100) | None = None  # type: ignore[valid-type]
     tools_used: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class EntryRequest(Request):
@@ -144,6 +162,7 @@ class ExperienceCreateRequest(Request):
     artifacts: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class AcquireRequest(Request):
@@ -155,6 +174,7 @@ class OutcomeRequest(Request):
     context_notes: Text(5000) | None = None  # type: ignore[valid-type]
     execution_time_ms: Annotated[Whole, Field(ge=0, le=10**12)] | None = None
     error_message: Text(5000) | None = None  # type: ignore[valid-type]
+    environment: Environment | None = None
 
 
 class VoteRequest(Request):
@@ -290,6 +310,27 @@ class SimilarHit(ExperienceCard):
     similarity: float
 
 
+class ErrorSignature(Response):
+    """One error an experience quotes, in canonical form (search.signatures)."""
+
+    id: str
+    kind: str
+    type: str
+    message: str
+    frames: list[str]
+
+
+class ErrorFix(ExperienceCard):
+    solution: str | None
+    breakthroughs: list[dict[str, Any]]
+
+
+class ErrorExperiences(Response):
+    signature: ErrorSignature
+    label: str
+    experiences: list[ErrorFix]
+
+
 class ExperienceDetail(Response):
     id: str
     short_id: str
@@ -315,6 +356,8 @@ class ExperienceDetail(Response):
     outcomes: Outcomes
     votes: Votes
     acquisitions: int
+    environment: dict[str, Any] | None = None
+    error_signatures: list[ErrorSignature] = []
     created_at: datetime
     updated_at: datetime
 

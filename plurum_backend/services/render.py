@@ -75,6 +75,16 @@ def search_hit(exp: Experience, username: str, hit: Fused) -> s.SearchHit:
     )
 
 
+def error_fix(exp: Experience, username: str) -> s.ErrorFix:
+    return s.ErrorFix.model_validate(
+        {
+            **_card_fields(exp, username),
+            "solution": exp.solution,
+            "breakthroughs": list(exp.breakthroughs),
+        }
+    )
+
+
 def similar_hit(exp: Experience, username: str, similarity: float) -> s.SimilarHit:
     return s.SimilarHit.model_validate(
         {**_card_fields(exp, username), "similarity": round(similarity, 4)}
@@ -107,6 +117,8 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         outcomes=outcomes(exp),
         votes=votes(exp),
         acquisitions=exp.acquisitions,
+        environment=exp.environment,
+        error_signatures=[s.ErrorSignature(**sig) for sig in exp.error_signatures],
         created_at=exp.created_at,
         updated_at=exp.updated_at,
     )

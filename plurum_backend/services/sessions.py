@@ -12,8 +12,13 @@ from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotF
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
+<<<<<<< HEAD
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags, relevant_hits
+=======
+from plurum_backend.services.scrub import Scrub, environment_of
+from plurum_backend.services.search import normalize_tags, rank
+>>>>>>> wt-lead
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
 from plurum_backend.store.models import Agent, Contribution, Entry, Session
@@ -44,6 +49,7 @@ async def open_session(
         tools_used=tools,
         visibility=body.visibility,
         status="open",
+        environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
     tx.db.add(session)
@@ -154,6 +160,7 @@ async def close(
         status="published" if body.publish else "draft",
         outcome=body.outcome,
         session_id=session.id,
+        environment=session.environment,
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_dropin"
-down_revision = "0007_usage_log"  # written on "0005"; chained after the usage log once main had it
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
