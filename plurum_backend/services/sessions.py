@@ -12,13 +12,8 @@ from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotF
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
-<<<<<<< HEAD
-from plurum_backend.services.scrub import Scrub
-from plurum_backend.services.search import normalize_tags, relevant_hits
-=======
 from plurum_backend.services.scrub import Scrub, environment_of
-from plurum_backend.services.search import normalize_tags, rank
->>>>>>> wt-lead
+from plurum_backend.services.search import normalize_tags, relevant_hits
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
 from plurum_backend.store.models import Agent, Contribution, Entry, Session
