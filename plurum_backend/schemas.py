@@ -297,6 +297,9 @@ class ExperienceCard(Response):
 class SearchMatch(Response):
     fulltext_rank: int | None
     vector_rank: int | None
+    signature: bool = Field(
+        default=False, description="The experience quotes the same error as the query."
+    )
 
 
 class SearchHit(ExperienceCard):

@@ -126,3 +126,39 @@ async def test_environment_input_is_bounded_and_scrubbed(
     r = await create({"runtime": f"python 3.11 {token}"})
     assert r.status_code == 201
     assert token not in r.text and r.json()["redactions"]
+
+
+async def test_an_error_query_puts_experiences_with_its_signature_first(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    agent = await register()
+    same = await client.post(
+        "/experiences",
+        headers=agent.headers,
+        json={
+            "goal": "Compose stack: the worker starts before its database",
+            "context": TRACE.format(home="/home/a", n=119, ip="127.0.0.1"),
+            "solution": "depends_on with condition: service_healthy",
+        },
+    )
+    wordy = await client.post(
+        "/experiences",
+        headers=agent.headers,
+        json={
+            "goal": "psycopg OperationalError connection failed Connection refused on server port",
+            "context": "psycopg connection failed: connection refused, the server at port 5432 "
+            "was not running; psycopg.OperationalError is raised by psycopg.connect",
+        },
+    )
+    assert same.status_code == wordy.status_code == 201
+    query = TRACE.format(home="/srv/job", n=131, ip="10.9.8.7")
+    r = await client.post("/experiences/search", json={"query": query, "min_relevance": 0})
+    hits = r.json()["results"]
+    assert hits[0]["short_id"] == same.json()["short_id"], [h["goal"] for h in hits]
+    assert hits[0]["match"]["signature"] is True
+    assert all(h["match"]["signature"] is False for h in hits[1:])
+    # prose about the same error carries no signature: no promotion
+    prose = await client.post(
+        "/experiences/search", json={"query": "worker cannot connect to postgres"}
+    )
+    assert all(h["match"]["signature"] is False for h in prose.json()["results"])

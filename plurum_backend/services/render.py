@@ -70,7 +70,11 @@ def search_hit(exp: Experience, username: str, hit: Fused) -> s.SearchHit:
             "score": round(hit.score, 6),
             "relevance": round(hit.relevance, 4),
             "similarity": round(hit.similarity, 4),
-            "match": s.SearchMatch(fulltext_rank=hit.fulltext_rank, vector_rank=hit.vector_rank),
+            "match": s.SearchMatch(
+                fulltext_rank=hit.fulltext_rank,
+                vector_rank=hit.vector_rank,
+                signature=hit.signature,
+            ),
         }
     )
 
