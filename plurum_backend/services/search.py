@@ -23,6 +23,8 @@ from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
 from plurum_backend.services import render, usage
+from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
+from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
 from plurum_backend.store import signatures as signature_store
 from plurum_backend.store import similarity as similarity_store
@@ -178,6 +180,18 @@ def same_error_first(ranked: list[Fused], found: Candidates) -> list[Fused]:
     return first + [f for f in ranked if f.id not in same]
 
 
+async def prefer_fitting(
+    db: AsyncSession, passed: list[Fused], packages: dict[str, str], window: int
+) -> list[Fused]:
+    """Re-order the first ``window`` hits by score plus ``ENVIRONMENT_WEIGHT`` times how the
+    hit's successes fit the caller's packages; same-error hits stay first."""
+    head, tail = passed[:window], passed[window:]
+    evidence = await environment_store.evidence(db, [f.id for f in head])
+    lean = {f.id: leaning(evidence[f.id], packages) for f in head}
+    head.sort(key=lambda f: (not f.signature, -(f.score + ENVIRONMENT_WEIGHT * lean[f.id])))
+    return head + tail
+
+
 def why_empty(ranked: list[Fused], floor: float) -> str:
     """What an agent reads when no hit is shown: no match at all, or none relevant enough."""
     if not ranked:
@@ -204,10 +218,16 @@ async def relevant_hits(
     tags: list[str] = [],  # noqa: B006 - never mutated
     min_quality: float | None = None,
     min_relevance: float = DEFAULT_MIN_RELEVANCE,
+    packages: dict[str, str] | None = None,
 ) -> tuple[list[s.SearchHit], str | None]:
-    """The best ``limit`` visible hits at or above the floor, and why there are none if so."""
+    """The best ``limit`` visible hits at or above the floor, and why there are none if so.
+
+    With the caller's ``packages``, advice that worked on versions like theirs moves up.
+    """
     ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
     passed = [f for f in ranked if f.relevance >= min_relevance]
+    if packages:
+        passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -216,7 +236,7 @@ async def relevant_hits(
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [render.search_hit(*rows[f.id], f) for f in chunk if f.id in rows]
+        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
     return results, (None if results else why_empty(ranked, min_relevance))
 
 
@@ -233,6 +253,7 @@ async def search(
         tags=body.tags,
         min_quality=body.min_quality_score,
         min_relevance=floor,
+        packages=body.environment.packages if body.environment else None,
     )
     await usage.record_search(
         db,
