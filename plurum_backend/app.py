@@ -20,6 +20,7 @@ from plurum_backend.api import (
     openapi,
     pulse,
     sessions,
+    signatures,
     skill,
 )
 from plurum_backend.api.endpoint import Endpoint, make_route
@@ -30,7 +31,13 @@ PREFIX = "/api/v1"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
+    return [
+        *agents.ENDPOINTS,
+        *sessions.ENDPOINTS,
+        *experiences.ENDPOINTS,
+        *signatures.ENDPOINTS,
+        *pulse.ENDPOINTS,
+    ]
 
 
 def by_method(
