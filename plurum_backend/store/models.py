@@ -245,6 +245,7 @@ class UsageEvent(Base):
     result_count: Mapped[int | None] = mapped_column(Integer)
     best_score: Mapped[float | None] = mapped_column(Float)
     best_similarity: Mapped[float | None] = mapped_column(Float)
+    best_relevance: Mapped[float | None] = mapped_column(Float)  # 0014_usage_relevance
     mode: Mapped[str | None] = mapped_column(String(20))
     success: Mapped[bool | None] = mapped_column(Boolean)
     vote: Mapped[str | None] = mapped_column(String(4))
