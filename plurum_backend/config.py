@@ -33,7 +33,7 @@ class Settings:
     pulse_auth_timeout_s: float = 10.0
     # The longest any request waits on the database (statement, lock, pool checkout,
     # connect): past it the request answers 503 with Retry-After (docs/operations.md).
-    db_timeout_s: float = 5.0
+    db_timeout_s: float = 10.0
     db_pool_size: int = 20  # request connections (plus as many again under bursts)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -70,7 +70,7 @@ class Settings:
             port=int(port_text),
             embedding_model=env.get("PLURUM_EMBEDDING_MODEL") or DEFAULT_MODEL,
             pulse_similarity_threshold=threshold,
-            db_timeout_s=_seconds(env, "PLURUM_DB_TIMEOUT_S", 5.0),
+            db_timeout_s=_seconds(env, "PLURUM_DB_TIMEOUT_S", 10.0),
             db_pool_size=_count(env, "PLURUM_DB_POOL_SIZE", 20) or 20,
         )
 
