@@ -34,7 +34,7 @@ from plurum_backend.services.render import frame
 from plurum_backend.store import agents as agent_store
 from plurum_backend.store import pulse as store
 from plurum_backend.store.database import Database
-from plurum_backend.store.faults import is_fault
+from plurum_backend.store.faults import is_fault, summary
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +248,8 @@ class Hub:
                 self.listening.clear()
                 if lost_at is None:
                     lost_at = time.monotonic()
-                    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
                     log.warning(
-                        "pulse listener lost its connection (%s); reconnecting",
-                        first or type(exc).__name__,
+                        "pulse listener lost its connection (%s); reconnecting", summary(exc)
                     )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)

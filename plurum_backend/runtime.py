@@ -156,7 +156,7 @@ class Plurum:
                 if not faults.is_fault(exc):
                     log.exception("search index catch-up failed; retrying")
                 elif not paused:
-                    log.warning("search index catch-up paused (%s); retrying", _first_line(exc))
+                    log.warning("search index catch-up paused (%s); retrying", faults.summary(exc))
                 paused = True
                 continue
             if paused:
@@ -188,7 +188,9 @@ class Plurum:
                 await self.sync.refresh(tx.touched, [c.seq for c in tx.changes])
             except Exception as exc:  # committed is committed: the tailer re-indexes from the log
                 if faults.is_fault(exc):
-                    log.warning("indexing after commit deferred to catch-up (%s)", _first_line(exc))
+                    log.warning(
+                        "indexing after commit deferred to catch-up (%s)", faults.summary(exc)
+                    )
                 else:
                     log.exception("indexing after commit failed; the catch-up loop will retry")
 
@@ -206,8 +208,3 @@ class Plurum:
             if fault is None or fault is exc:
                 raise
             raise fault from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

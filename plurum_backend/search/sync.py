@@ -28,6 +28,7 @@ from tqdm import tqdm
 from plurum_backend.search.documents import index_doc
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.store import changes
+from plurum_backend.store.faults import is_fault, summary
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -92,8 +93,13 @@ class IndexSync:
             taken_seqs, self._pending_seqs = self._pending_seqs, set()
             try:
                 await self._apply(taken, None)
-            except Exception:
-                log.exception("indexing a fresh write failed; the next catch-up repairs it")
+            except Exception as exc:
+                if is_fault(exc):  # the database or the disk is away: one line, no traceback
+                    log.warning(
+                        "indexing a fresh write deferred to the catch-up (%s)", summary(exc)
+                    )
+                else:
+                    log.exception("indexing a fresh write failed; the next catch-up repairs it")
                 return
             self._indexed_seqs.update(taken_seqs)
 

@@ -82,3 +82,9 @@ def translate(exc: BaseException, timeout_s: float) -> PlurumError | None:
 def is_fault(exc: BaseException) -> bool:
     """Is ``exc`` the database or a disk being away (not a bug)? For quieter logging."""
     return not isinstance(exc, PlurumError) and translate(exc, 0) is not None
+
+
+def summary(exc: BaseException) -> str:
+    """The first line of an error, for a one-line log entry."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
