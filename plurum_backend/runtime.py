@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plurum_backend.config import Settings
-from plurum_backend.errors import InsufficientStorage
+from plurum_backend.errors import InsufficientStorage, Unavailable
 from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
@@ -198,6 +198,27 @@ class Plurum:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         async with self._faults_translated(), self.sessions() as db:
             yield db
+
+    @contextlib.asynccontextmanager
+    async def request_deadline(self) -> AsyncIterator[None]:
+        """Bound a request's unit of work to PLURUM_DB_TIMEOUT_S as a whole.
+
+        Each statement, lock wait, pool checkout and connect is bounded by the same limit on
+        its own; this also bounds their sum (a wait for a connection, then for a lock) and a
+        server that stopped answering without closing the connection, where no server-side
+        timeout can fire. Past it the request answers 503; cancelling the statement makes
+        psycopg cancel it on the server, and an interrupted commit was not acknowledged.
+        """
+        limit = self.settings.db_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                yield
+        except TimeoutError:
+            raise Unavailable(
+                f"The database did not answer within {limit:g} s (a long-held lock or an "
+                "overloaded server); try again shortly.",
+                retry_after=max(1, round(limit)),
+            ) from None
 
     @contextlib.asynccontextmanager
     async def _faults_translated(self) -> AsyncIterator[None]:

@@ -93,7 +93,9 @@ def async_engine(db: Database, pool_size: int = 20, timeout_s: float | None = No
 # or restarting server, or every pooled connection busy would otherwise pile requests up until
 # the process runs out of connections or memory. Each wait gets the same limit:
 # - statement_timeout and lock_timeout, enforced by the server on every statement;
-# - pool_timeout: waiting for a free pooled connection (then sqlalchemy.exc.TimeoutError);
+# - pool_timeout, half the limit: waiting for a free pooled connection (then
+#   sqlalchemy.exc.TimeoutError: "every connection stayed busy"), leaving the other half for
+#   the statements once one is free (runtime.request_deadline bounds the sum);
 # - connect_timeout: opening a connection to a server that does not answer;
 # - TCP keepalives, so a vanished peer (failover, pulled cable) is noticed within ~20 s
 #   rather than after the kernel's two hours.
@@ -121,7 +123,7 @@ def bounded_waits(url: URL, timeout_s: float | None) -> tuple[URL, dict[str, Any
         "keepalives_count": 2,
     }
     return url.difference_update_query(["options"]), {
-        "pool_timeout": timeout_s,
+        "pool_timeout": timeout_s / 2,
         "connect_args": connect_args,
     }
 

@@ -48,7 +48,7 @@ def translate(exc: BaseException, timeout_s: float) -> PlurumError | None:
         return exc
     if isinstance(exc, sqlalchemy.exc.TimeoutError):  # no pooled connection became free
         return Unavailable(
-            f"Every database connection stayed busy for {timeout_s:g} s; try again shortly.",
+            f"Every database connection stayed busy for {timeout_s / 2:g} s; try again shortly.",
             retry_after=2,
         )
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
