@@ -23,15 +23,15 @@ from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
+from plurum_backend.services import usage
 from plurum_backend.services.limits import Limits
-from plurum_backend.store import faults, migrate
+from plurum_backend.store import embedded, faults, migrate
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
     async_engine,
     check_server,
     normalize_url,
-    start_embedded,
     vector_engine,
 )
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
@@ -88,6 +88,7 @@ class Plurum:
         self.supervisor = Supervisor(database.pg_dir) if database.pg_dir else None
         self._tail_task: asyncio.Task[None] | None = None
         self._supervise_task: asyncio.Task[None] | None = None
+        self._usage_task: asyncio.Task[None] | None = None
 
     @classmethod
     def open_database(cls, settings: Settings) -> Database:
@@ -95,7 +96,8 @@ class Plurum:
         if settings.database_url:
             database = Database(url=normalize_url(settings.database_url), embedded=False)
         else:
-            database = start_embedded(settings.pg_dir)
+            # registered as one of the server's users: the last one out stops it (embedded.py)
+            database = embedded.acquire(settings.pg_dir)
         check_server(database)
         migrate.upgrade(database)
         return database
@@ -121,12 +123,16 @@ class Plurum:
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
         self._tail_task = asyncio.create_task(self._tail_forever())
+        self._usage_task = asyncio.create_task(
+            usage.prune_forever(self.sessions, self.settings.usage_retention_days)
+        )
         await self.hub.start()
         if self.supervisor is not None:
             self._supervise_task = asyncio.create_task(self.supervisor.run())
 
     async def shutdown(self) -> None:
-        for task in (self._supervise_task, self._tail_task):  # before anything stops the server
+        # the supervisor first: nothing may restart the server once shutting down begins
+        for task in (self._supervise_task, self._tail_task, self._usage_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
