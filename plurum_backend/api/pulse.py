@@ -150,7 +150,7 @@ async def _authenticate(plurum: Plurum, websocket: WebSocket) -> Agent | None:
         async with plurum.transaction() as tx:
             return await agents.authenticate(tx, key)
     except (Unavailable, InsufficientStorage) as exc:  # not the key's fault: come back soon
-        await _refuse(websocket, exc.message, CLOSE_TRY_AGAIN, "try again later")
+        await _refuse(websocket, exc.message, CLOSE_TRY_AGAIN, "try again later", exc.retry_after)
         return None
     except PlurumError as exc:
         await _refuse(websocket, exc.message)
@@ -158,10 +158,17 @@ async def _authenticate(plurum: Plurum, websocket: WebSocket) -> Agent | None:
 
 
 async def _refuse(
-    websocket: WebSocket, detail: str, code: int = CLOSE_AUTH, reason: str = "unauthorized"
+    websocket: WebSocket,
+    detail: str,
+    code: int = CLOSE_AUTH,
+    reason: str = "unauthorized",
+    retry_after: int | None = None,
 ) -> None:
+    frame: dict[str, Any] = {"type": "error", "detail": detail}
+    if retry_after is not None:  # not a refusal: the client should reconnect after this
+        frame["retry_after"] = retry_after
     with contextlib.suppress(Exception):
-        await websocket.send_text(json.dumps({"type": "error", "detail": detail}))
+        await websocket.send_text(json.dumps(frame))
         await websocket.close(code, reason)
 
 

@@ -103,7 +103,8 @@ async def test_held_lock_answers_within_the_limit(instance: MakeInstance) -> Non
         assert f"within {LIMIT_S:g} s" in r.json()["detail"]
     assert all(r.is_success for _, r in after), [r.text for _, r in after]
     assert refused.value.status == 503
-    assert "try again" in refused.value.message.lower()
+    assert refused.value.message.startswith("Plurum is temporarily unavailable (503)")
+    assert "Retry in about 2 s." in refused.value.message
     print(f"MCP tool error: {refused.value.message}")
 
 
