@@ -94,6 +94,9 @@ class Endpoint:
             codes.add(404)
         if self.limit is not None:
             codes.add(429)
+        codes.add(503)  # every endpoint needs the database (docs/operations.md)
+        if self.method != "GET":
+            codes.add(507)  # a write on a full disk
         codes.discard(500)
         return sorted(codes)
 
