@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.store import usage as store
+from plurum_backend.store.faults import is_fault
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,9 @@ async def record(
     try:
         async with db.begin_nested():
             await store.add(db, values)
-    except Exception:  # the request matters more than its log line
-        log.warning("could not record a %s usage event", kind, exc_info=True)
+    except Exception as exc:  # the request matters more than its log line
+        # the database going away is logged once elsewhere: no traceback for it here
+        log.warning("could not record a %s usage event", kind, exc_info=not is_fault(exc))
 
 
 class ScoredHit(Protocol):
