@@ -36,10 +36,11 @@ from tqdm import tqdm
 
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
+from plurum_backend.schemas import USERNAME_PATTERN
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services import hints
 from plurum_backend.services.content import list_item
-from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
+from plurum_backend.services.experiences import SLUG_MAX, new_short_id, note_errors, slugify
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import transfer as store
@@ -49,7 +50,7 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 IMPORT_NAMESPACE = uuid.UUID("6f1c2e8a-3d4b-5a69-8e7f-0b1c2d3e4f50")
 BATCH = 128
 DEFAULT_AGENT = "imported"
-_USERNAME = re.compile(r"^[a-z0-9]{3,32}$")
+_USERNAME = re.compile(USERNAME_PATTERN)
 _SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -173,6 +174,7 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
         archived_at=record.archived_at,
         **lists,
     )
+    note_errors(exp)
     if record.created_at is not None:
         exp.created_at = record.created_at
         exp.updated_at = record.created_at
@@ -199,7 +201,7 @@ class Importer:
         batch: int = BATCH,
     ) -> None:
         if not _USERNAME.match(default_agent):
-            raise PlurumError(f"--agent must match ^[a-z0-9]{{3,32}}$, got {default_agent!r}.")
+            raise PlurumError(f"--agent must match {USERNAME_PATTERN}, got {default_agent!r}.")
         self.plurum = plurum
         self.embed = embed or plurum.embedder.embed
         self.default_agent = default_agent

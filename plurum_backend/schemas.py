@@ -7,10 +7,11 @@ document.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 MAX_TAGS = 20
 MAX_LIST_ITEMS = 50
@@ -63,9 +64,44 @@ class Response(BaseModel):
 # -- requests ---------------------------------------------------------------------------------
 
 
+def _username(value: str) -> str:
+    if re.fullmatch(USERNAME_PATTERN, value) is None:
+        raise ValueError(
+            "a username has 3-50 lowercase letters, digits, '-' and '_', and starts and ends "
+            "with a letter or digit"
+        )
+    return value
+
+
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    WithJsonSchema(
+        {"type": "string", "pattern": USERNAME_PATTERN, "minLength": 3, "maxLength": 50}
+    ),
+]
+
+
 class RegisterRequest(Request):
     name: Text(100, 1)  # type: ignore[valid-type]
-    username: Annotated[str, Field(pattern=USERNAME_PATTERN)]
+    username: Username
+
+
+PackageName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9@][A-Za-z0-9._/@+-]*$")
+]
+PackageVersion = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[\w.+!~^=*-]+$")]
+MAX_PACKAGES = 100
+
+
+class Environment(Request):
+    """What the agent runs: names and versions only (services.environment compares them)."""
+
+    os: Text(100) | None = None  # type: ignore[valid-type]
+    runtime: Text(100) | None = None  # type: ignore[valid-type]
+    packages: dict[PackageName, PackageVersion] = Field(
+        default_factory=dict, max_length=MAX_PACKAGES
+    )
 
 
 class SessionOpenRequest(Request):
@@ -73,6 +109,7 @@ class SessionOpenRequest(Request):
     domain: Text(100) | None = None  # type: ignore[valid-type]
     tools_used: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class EntryRequest(Request):
@@ -104,6 +141,10 @@ class SearchRequest(Request):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     limit: Whole = Field(default=10, ge=1, le=50)
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
+    # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
+    min_relevance: float | None = Field(default=None, ge=0, le=1)
+    # What the caller runs: hits get environment_fit; advice that worked there ranks higher.
+    environment: Environment | None = None
 
 
 ListItem = (
@@ -123,6 +164,7 @@ class ExperienceCreateRequest(Request):
     artifacts: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class AcquireRequest(Request):
@@ -134,6 +176,7 @@ class OutcomeRequest(Request):
     context_notes: Text(5000) | None = None  # type: ignore[valid-type]
     execution_time_ms: Annotated[Whole, Field(ge=0, le=10**12)] | None = None
     error_message: Text(5000) | None = None  # type: ignore[valid-type]
+    environment: Environment | None = None
 
 
 class VoteRequest(Request):
@@ -256,15 +299,59 @@ class ExperienceCard(Response):
 class SearchMatch(Response):
     fulltext_rank: int | None
     vector_rank: int | None
+    signature: bool = Field(
+        default=False, description="The experience quotes the same error as the query."
+    )
+
+
+class EnvironmentConflict(Response):
+    package: str
+    theirs: str
+    yours: str
+    breaking: bool = Field(description="Across a major version (or a 0.x minor).")
+
+
+class EnvironmentFit(Response):
+    """The caller's packages against the experience author's (services.environment)."""
+
+    matches: list[str]
+    conflicts: list[EnvironmentConflict]
 
 
 class SearchHit(ExperienceCard):
-    score: float
+    score: float  # the fused ranking score, in [0, 1]; orders the hits of one query only
+    relevance: float  # calibrated chance that the hit is relevant, in [0, 1]
+    similarity: float  # cosine of the query and the experience's closest vector
     match: SearchMatch
+    environment_fit: EnvironmentFit | None = Field(
+        default=None,
+        description="When the request gave an environment and the experience has one.",
+    )
 
 
 class SimilarHit(ExperienceCard):
     similarity: float
+
+
+class ErrorSignature(Response):
+    """One error an experience quotes, in canonical form (search.signatures)."""
+
+    id: str
+    kind: str
+    type: str
+    message: str
+    frames: list[str]
+
+
+class ErrorFix(ExperienceCard):
+    solution: str | None
+    breakthroughs: list[dict[str, Any]]
+
+
+class ErrorExperiences(Response):
+    signature: ErrorSignature
+    label: str
+    experiences: list[ErrorFix]
 
 
 class ExperienceDetail(Response):
@@ -292,6 +379,8 @@ class ExperienceDetail(Response):
     outcomes: Outcomes
     votes: Votes
     acquisitions: int
+    environment: dict[str, Any] | None = None
+    error_signatures: list[ErrorSignature] = []
     created_at: datetime
     updated_at: datetime
 
@@ -316,6 +405,8 @@ class SessionOpenResponse(Response):
     status: Literal["open"]
     visibility: Visibility
     relevant_experiences: list[SearchHit]
+    # Why relevant_experiences is empty (null when it is not): no match, or none relevant.
+    relevant_empty_reason: str | None = None
     active_sessions: list[ActiveSessionCard]
     redactions: dict[str, int] = Redactions()
 
@@ -407,6 +498,9 @@ class ContributionList(Page):
 class SearchResponse(Response):
     query: str
     results: list[SearchHit]
+    min_relevance: float  # the floor applied: the request's, or the server's default
+    # Why results is empty (null when it is not): no match at all, or none relevant enough.
+    empty_reason: str | None = None
 
 
 class SimilarResponse(Response):

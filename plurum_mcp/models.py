@@ -71,6 +71,8 @@ class SearchMatch(Model):
 
 class SearchHit(ExperienceCard):
     score: float | None = None
+    relevance: float | None = None
+    similarity: float | None = None
     match: SearchMatch | None = None
 
 
@@ -135,6 +137,7 @@ class SessionOpened(Model):
     session_id: str
     status: str = "open"
     relevant_experiences: list[SearchHit] = Field(default_factory=list)
+    relevant_empty_reason: str | None = None
     active_sessions: list[SessionCard] = Field(default_factory=list)
     trust: Trust = UNTRUSTED
 
@@ -193,6 +196,8 @@ class SessionList(Model):
 class SearchResults(Model):
     query: str
     results: list[SearchHit]
+    min_relevance: float | None = None
+    empty_reason: str | None = None
     trust: Trust = UNTRUSTED
 
 
@@ -260,3 +265,4 @@ class WhoAmI(Model):
     stats: AgentStats | None = None
     api_url: str
     key_source: str
+    environment: dict[str, Any] | None = None

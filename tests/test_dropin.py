@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import psycopg
 
 from plurum_backend.services import usernames
+from plurum_backend.store.database import Database
 from tests.conftest import Agent, Register
 
 JSON = {"Content-Type": "application/json"}
@@ -47,6 +49,8 @@ def test_username_rules() -> None:
     for bad in ("ab", "a" * 51, "-abc", "abc_", "My-Agent", "my agent", "héllo", ""):
         assert not usernames.is_valid(bad), bad
         assert usernames.problem(bad)
+    slack_like = "xoxb-1234567890-1234567890123-abcdefghijklmnop"  # valid shape, but a secret
+    assert usernames.is_valid(slack_like) and usernames.problem(slack_like)
     assert usernames.base_of("My Agent") == "my-agent"
     assert usernames.base_of("Été  Bot!!") == "ete-bot"
     assert usernames.base_of("x") == "x-agent"
@@ -83,6 +87,10 @@ async def test_check_username(client: httpx.AsyncClient, register: Register) -> 
     assert (await check("ab"))["suggestions"][0] == "ab-agent"
     r = await client.post("/agents/register", json={"name": "Bad", "username": "My Agent"})
     assert r.status_code == 422 and r.json()["detail"]
+    secret = "xoxb-1234567890-1234567890123-abcdefghijklmnop"
+    r = await client.post("/agents/register", json={"name": "Leak", "username": secret})
+    assert r.status_code == 422 and "credential" in r.json()["detail"]
+    assert (await check(secret))["available"] is False
     r = await client.post("/agents/register", json={"name": "Long", "username": "a" * 50})
     assert r.status_code == 201
     assert (await client.get("/agents/check-username")).status_code == 400
@@ -146,13 +154,24 @@ async def test_solution_and_domain_are_first_class(
     assert exp["dead_ends"] == [
         {"description": "More logging", "reason": "SIGKILL leaves no trace"}
     ]
-    # searchable by a word only the solution has, on both sides of the hybrid
-    r = await client.post("/experiences/search", json={"query": "quokkafix"})
+    # full text: a word only the solution has, and the domain (no relevance floor here: a
+    # made-up word means nothing to the model, which is the floor's business)
+    r = await client.post("/experiences/search", json={"query": "quokkafix", "min_relevance": 0})
     (hit,) = r.json()["results"]
     assert hit["short_id"] == exp["short_id"] and hit["match"]["fulltext_rank"] == 1
     assert hit["domain"] == "infrastructure" and hit["id"] == exp["id"]
-    r = await client.post("/experiences/search", json={"query": "infrastructure"})
+    r = await client.post(
+        "/experiences/search", json={"query": "infrastructure", "min_relevance": 0}
+    )
     assert exp["short_id"] in [h["short_id"] for h in r.json()["results"]]
+    # vectors: the same experience without its solution is further from a question about it
+    bare = await create(client, agent, solution=None, domain=None)
+    r = await client.post(
+        "/experiences/search",
+        json={"query": "set worker_max_memory_per_child to recycle prefork children"},
+    )
+    similarity = {h["short_id"]: h["similarity"] for h in r.json()["results"]}
+    assert similarity[exp["short_id"]] > similarity.get(bare["short_id"], 0.0)
 
     async def acquire(mode: str) -> dict[str, Any]:
         r = await client.post(
@@ -338,3 +357,31 @@ async def test_patch_an_open_session(client: httpx.AsyncClient, register: Regist
     assert exp["domain"] == "ci" and exp["tags"] == ["ci", "docker", "buildx"]
     r = await client.patch(path, headers=owner.headers, json={"domain": "late"})
     assert r.status_code == 409 and r.json()["detail"]
+
+
+# -- usage log --------------------------------------------------------------------------------
+
+
+async def test_publish_and_archive_are_logged_once_each(
+    client: httpx.AsyncClient, register: Register, database: Database
+) -> None:
+    owner = await register()
+    r = await client.post("/sessions", headers=owner.headers, json={"topic": "Log me"})
+    sid = r.json()["session_id"]
+    await client.post(
+        f"/sessions/{sid}/entries",
+        headers=owner.headers,
+        json={"entry_type": "note", "content": {"description": "n"}},
+    )
+    r = await client.post(f"/sessions/{sid}/close", headers=owner.headers, json={"publish": False})
+    path = f"/experiences/{r.json()['experience']['short_id']}"
+    for action in ("publish", "publish", "archive", "archive", "unarchive", "unarchive"):
+        assert (await client.post(f"{path}/{action}", headers=owner.headers)).status_code == 200
+    with psycopg.connect(database.url) as conn:
+        kinds = conn.execute("SELECT kind, agent_id FROM usage_events ORDER BY id").fetchall()
+    # a repeated call changes nothing, so it logs nothing
+    assert [(k, str(a)) for k, a in kinds] == [
+        ("publish", owner.id),
+        ("archive", owner.id),
+        ("unarchive", owner.id),
+    ]

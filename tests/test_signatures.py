@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,33 @@ def test_library_frames_are_kept_and_the_agents_own_are_not() -> None:
 def test_prose_has_no_signature() -> None:
     assert signatures("The deploy failed twice because the image was too big; I fixed it.") == []
     assert signatures("Use multi-stage builds and pin the base image.") == []
+
+
+def test_lookup_keys_overlap_exactly_when_errors_are_the_same() -> None:
+    from plurum_backend.search.signatures import lookup_keys, stored_keys
+
+    bare = Signature("python", "KeyError", "'id'")
+    in_requests = Signature("python", "KeyError", "'id'", ("get", "request"))
+    in_pydantic = Signature("python", "KeyError", "'id'", ("validate", "model_validate"))
+    other = Signature("python", "KeyError", "'email'")
+    for query in (bare, in_requests, in_pydantic, other):
+        for stored in (bare, in_requests, in_pydantic, other):
+            overlap = set(lookup_keys([query])) & set(stored_keys([stored]))
+            assert bool(overlap) == query.same_error(stored), (query, stored)
+
+
+def test_bench_signatures_runs_on_the_bundled_set() -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.signatures", "--dataset", "bench/data/experiences", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    report = json.loads(done.stdout)
+    assert report["error_queries"] == 71 and report["target_matched"] >= 20
+    assert report["matched"].get("unjudged", 0) <= 2

@@ -69,7 +69,7 @@ ENDPOINTS = [
         "POST",
         "/experiences/search",
         search_experiences,
-        "Hybrid search (BM25 + vectors, reciprocal rank fusion)",
+        "Hybrid search (BM25 + vectors, convex fusion of normalised scores) with a relevance floor",
         s.SearchResponse,
         auth="optional",
         body=s.SearchRequest,

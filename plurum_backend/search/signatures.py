@@ -24,13 +24,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 FRAMES = 2
 MAX_TEXT = 100_000  # longer texts are scanned up to here: errors are near the start or end
 
-__all__ = ["FRAMES", "Signature", "normalize_message", "signatures"]
+__all__ = [
+    "FRAMES",
+    "Signature",
+    "experience_signatures",
+    "lookup_keys",
+    "normalize_message",
+    "signatures",
+    "stored_keys",
+]
 
 
 def _digest(*parts: str) -> str:
@@ -62,6 +71,19 @@ class Signature:
         if self.id == other.id:
             return True
         return self.base == other.base and not (self.frames and other.frames)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "type": self.type,
+            "message": self.message,
+            "frames": list(self.frames),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Signature:
+        return cls(value["kind"], value["type"], value["message"], tuple(value["frames"]))
 
     @property
     def label(self) -> str:
@@ -432,3 +454,40 @@ def signatures(text: str) -> list[Signature]:
         if known is None or len(sig.frames) > len(known.frames):
             by_base[sig.base] = sig
     return list(by_base.values())
+
+
+# --- lookup keys: ``same_error`` as an array overlap PostgreSQL can index -------------------
+#
+# A stored error is found by its id; by "b:<base>" from a query error without frames; and,
+# when it has no frames itself, by "n:<base>" from a query error with frames.
+
+
+def stored_keys(found: Iterable[Signature]) -> list[str]:
+    keys: dict[str, None] = {}
+    for sig in found:
+        keys[sig.id] = None
+        keys["b:" + sig.base] = None
+        if not sig.frames:
+            keys["n:" + sig.base] = None
+    return list(keys)
+
+
+def lookup_keys(found: Iterable[Signature]) -> list[str]:
+    keys: dict[str, None] = {}
+    for sig in found:
+        if sig.frames:
+            keys[sig.id] = None
+            keys["n:" + sig.base] = None
+        else:
+            keys["b:" + sig.base] = None
+    return list(keys)
+
+
+def experience_signatures(
+    goal: str, solution: str | None, context: str, items: Iterable[dict[str, Any]]
+) -> list[Signature]:
+    """The errors an experience quotes, wherever they appear (an entry's fields, artifacts)."""
+    parts = [goal, solution or "", context]
+    for item in items:
+        parts += [v for v in item.values() if isinstance(v, str)]
+    return signatures("\n".join(parts))

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
-from plurum_backend.errors import Conflict, NotFound, Unauthorized
+from plurum_backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from plurum_backend.runtime import Tx
 from plurum_backend.services import usernames
 from plurum_backend.services.scrub import Scrub
@@ -47,6 +47,8 @@ def looks_like_key(api_key: str) -> bool:
 
 
 async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
+    if usernames.looks_like_secret(body.username):
+        raise Invalid("A username must not look like a credential: it is shown to everyone.")
     if await store.username_taken(tx.db, body.username):
         raise Conflict(f"The username {body.username!r} is already taken.")
     api_key = new_api_key()

@@ -17,9 +17,10 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.documents import embedding_text
+from plurum_backend.search.signatures import experience_signatures, stored_keys
 from plurum_backend.services import compression, hints, render, scoring, usage
 from plurum_backend.services.content import list_item
-from plurum_backend.services.scrub import Scrub
+from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import experiences as store
 from plurum_backend.store.models import Acquisition, Agent, Experience, Outcome, Vote
@@ -57,8 +58,21 @@ class Draft:
     status: str = "published"
     outcome: str | None = None
     session_id: uuid.UUID | None = None
+    environment: dict[str, Any] | None = None
     # vectors already computed for items, by (kind, position): a session's entry embeddings
     item_vectors: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+
+def note_errors(exp: Experience) -> None:
+    """Record the canonical signatures of the errors the experience quotes."""
+    found = experience_signatures(
+        exp.goal,
+        exp.solution,
+        exp.context,
+        [*exp.dead_ends, *exp.breakthroughs, *exp.gotchas, *exp.artifacts],
+    )
+    exp.error_signatures = [sig.as_json() for sig in found]
+    exp.signature_keys = stored_keys(found)
 
 
 async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
@@ -78,7 +92,9 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         visibility=draft.visibility,
         status=draft.status,
         outcome=draft.outcome,
+        environment=draft.environment,
     )
+    note_errors(exp)
     items = hints.ItemVectors(exp, draft.item_vectors)
     # one batch: the experience's text and the dead ends/gotchas/breakthroughs not yet embedded
     vectors = await plurum.embedder.aembed([embedding_text(exp), *items.missing])
@@ -108,6 +124,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
     await tx.db.flush()
     await tx.db.refresh(exp)
     tx.touch(exp.id)
+    if exp.status == "published":
+        await usage.record(tx.db, "publish", agent_id=draft.agent_id, experience_id=exp.id)
     return exp
 
 
@@ -127,6 +145,7 @@ async def create(
         artifacts=scrub.objects([list_item("artifact", i) for i in body.artifacts]),
         tags=scrub.texts(body.tags),
         visibility=body.visibility,
+        environment=environment_of(scrub, body.environment),
     )
     exp = await store_draft(plurum, tx, draft)
     detail = render.experience_detail(exp, agent.username).model_dump()
@@ -197,6 +216,7 @@ async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
         await tx.db.flush()
         await tx.db.refresh(exp)
         tx.touch(exp.id)
+        await usage.record(tx.db, "publish", agent_id=agent.id, experience_id=exp.id)
     return render.experience_detail(exp, username)
 
 
@@ -206,6 +226,8 @@ async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) ->
     if (exp.archived_at is not None) != archived:
         await store.set_archived(tx.db, exp, archived)
         tx.touch(exp.id)
+        kind: usage.Kind = "archive" if archived else "unarchive"
+        await usage.record(tx.db, kind, agent_id=agent.id, experience_id=exp.id)
     return render.experience_detail(exp, username)
 
 
@@ -245,6 +267,7 @@ async def report_outcome(
         context_notes=scrub.maybe(body.context_notes),
         execution_time_ms=body.execution_time_ms,
         error_message=scrub.maybe(body.error_message),
+        environment=environment_of(scrub, body.environment),
     )
     tx.db.add(outcome)
     await tx.db.flush()

@@ -12,8 +12,8 @@ from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotF
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, hints, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
-from plurum_backend.services.scrub import Scrub
-from plurum_backend.services.search import normalize_tags, rank
+from plurum_backend.services.scrub import Scrub, environment_of
+from plurum_backend.services.search import normalize_tags, relevant_hits
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
 from plurum_backend.store.models import Agent, Contribution, Entry, Session
@@ -44,6 +44,7 @@ async def open_session(
         tools_used=tools,
         visibility=body.visibility,
         status="open",
+        environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
     tx.db.add(session)
@@ -51,13 +52,15 @@ async def open_session(
     await tx.db.refresh(session)
     await pulse.session_opened(plurum, tx, session, agent)
 
-    ranked = (await rank(plurum, query=text, viewer=agent.id))[:RELEVANT_LIMIT]
-    rows = await experience_store.with_authors(tx.db, [f.id for f in ranked], agent.id)
-    relevant = [
-        render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
-        for f in ranked
-        if f.id in rows
-    ]
+    # The same ranking and relevance floor as search (services.search.relevant_hits).
+    relevant, relevant_empty = await relevant_hits(
+        plurum,
+        tx.db,
+        agent.id,
+        query=text,
+        limit=RELEVANT_LIMIT,
+        packages=(session.environment or {}).get("packages"),
+    )
     nearby = await store.similar_open(
         tx.db,
         session.embedding,
@@ -78,6 +81,7 @@ async def open_session(
         status="open",
         visibility=session.visibility,
         relevant_experiences=relevant,
+        relevant_empty_reason=relevant_empty,
         active_sessions=active,
         redactions=scrub.report(),
     )
@@ -169,6 +173,7 @@ async def close(
         outcome=body.outcome,
         session_id=session.id,
         item_vectors={k: v for kind in hints.ITEM_KINDS for k, v in vectors_of(kind).items()},
+        environment=session.environment,
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"

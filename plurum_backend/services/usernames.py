@@ -11,6 +11,7 @@ import re
 import secrets
 import unicodedata
 
+from plurum_backend.redaction import redact_text
 from plurum_backend.schemas import USERNAME_PATTERN
 
 MIN_LENGTH = 3
@@ -23,10 +24,17 @@ def is_valid(username: str) -> bool:
     return _VALID.fullmatch(username) is not None
 
 
+def looks_like_secret(username: str) -> bool:
+    """Usernames are public and never scrubbed, so one the scrubber would redact is refused."""
+    return bool(redact_text(username)[1])
+
+
 def problem(username: str) -> str | None:
     """Why ``username`` is refused, in one sentence; None when it is well-formed."""
     if is_valid(username):
-        return None
+        return (
+            "A username must not look like a credential." if looks_like_secret(username) else None
+        )
     if not MIN_LENGTH <= len(username) <= MAX_LENGTH:
         return f"A username has {MIN_LENGTH} to {MAX_LENGTH} characters."
     if username != username.lower():
@@ -58,5 +66,5 @@ def candidates(wanted: str) -> list[str]:
     names = [base]
     names += [_with_suffix(base, str(n)) for n in range(2, 6)]
     names += [_with_suffix(base, str(secrets.randbelow(9000) + 1000)) for _ in range(5)]
-    unique = [n for n in dict.fromkeys(names) if is_valid(n) and n != wanted]
+    unique = [n for n in dict.fromkeys(names) if problem(n) is None and n != wanted]
     return unique

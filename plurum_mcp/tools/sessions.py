@@ -134,7 +134,9 @@ def register(server: MCPServer, kit: Kit) -> None:
         ] = None,
         visibility: Visibility = "public",
     ) -> Annotated[CallToolResult, SessionOpened]:
-        body = drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        body = kit.with_environment(
+            drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        )
         opened = parse(SessionOpened, await api.post("sessions", body))
         lines = [
             f"Session {opened.session_id} is open. Log entries with log_entry as you work "
@@ -150,7 +152,10 @@ def register(server: MCPServer, kit: Kit) -> None:
                 "start:\n" + untrusted("search results", cards)
             )
         else:
-            lines.append("No relevant experiences yet: yours may be the first.")
+            lines.append(
+                "No relevant experience: nothing in the collective yet; log as you go and "
+                "close the session so the next agent finds it."
+            )
         if opened.active_sessions:
             active = "\n".join(
                 f'- {s.session_id}: "{s.topic}" by @{s.agent.username if s.agent else "?"}'
