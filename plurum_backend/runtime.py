@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plurum_backend.config import Settings
+from plurum_backend.errors import ConfigError
 from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services.limits import Limits
-from plurum_backend.store import migrate
+from plurum_backend.store import embeddings, migrate
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
@@ -62,6 +63,19 @@ class Tx:
             self.db.add(change)
 
 
+def check_embedder(database: Database, embedder: Embedder) -> None:
+    """Refuse to start with another embedder than the one whose vectors the database holds
+    (an empty database takes this one)."""
+    mine = embeddings.Identity(embedder.model_name, embedder.label)
+    recorded = embeddings.claim(database.url, mine)
+    if recorded != mine:
+        raise ConfigError(
+            f"This database holds vectors from {recorded}, not {mine}: run `plurum reembed` "
+            f"to re-embed them with {mine} (search keeps working meanwhile), or start with "
+            f"PLURUM_EMBEDDING_BACKEND={recorded.backend.split('/')[0]}."
+        )
+
+
 class Plurum:
     def __init__(
         self,
@@ -98,14 +112,15 @@ class Plurum:
     def start(cls, settings: Settings, database: Database | None = None) -> Plurum:
         """Blocking start: database, migrations, model, index. Call before the event loop."""
         database = database or cls.open_database(settings)
-        embedder = shared_embedder(settings.embedding_model)
+        embedder = shared_embedder(
+            settings.embedding_model, settings.embedding_backend, settings.model_dir
+        )
         if embedder.dimension != EMBEDDING_DIM:
-            from plurum_backend.errors import ConfigError
-
             raise ConfigError(
                 f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
                 f"dimensional vectors but the database stores {EMBEDDING_DIM}."
             )
+        check_embedder(database, embedder)
         index = FulltextIndex(settings.index_dir)
         return cls(settings, database, async_engine(database), embedder, index)
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
-from plurum_backend.search.documents import embedding_text
+from plurum_backend.search import vectors
 from plurum_backend.services import compression, render, scoring
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub
@@ -73,7 +73,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         status=draft.status,
         outcome=draft.outcome,
     )
-    exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
+    await vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     base = slugify(draft.goal)
     while True:
         short_id = new_short_id()
