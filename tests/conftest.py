@@ -30,7 +30,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # One ONNX export of the model for every runtime and server the tests start (each has its own
 # data directory); kept between runs, as a user's data directory keeps it.
 os.environ.setdefault("PLURUM_MODEL_DIR", str(Path(tempfile.gettempdir()) / "plurum-test-models"))
-MODEL_DIR = Path(os.environ["PLURUM_MODEL_DIR"])
 
 from plurum_backend.app import create_app
 from plurum_backend.config import Settings
@@ -45,6 +44,7 @@ from plurum_backend.store.database import (
 from plurum_backend.store.models import Base
 
 BASE = "http://testserver/api/v1"
+MODEL_DIR = Path(os.environ["PLURUM_MODEL_DIR"])
 
 
 @pytest.fixture(scope="session")
