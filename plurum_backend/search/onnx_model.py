@@ -14,10 +14,12 @@ model's own fast tokenizer, truncated at its ``max_seq_length``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +108,15 @@ def _max_tokens(source: Path) -> int:
 
 
 class OnnxEncoder:
-    """Tokenise, run the graph, mean-pool and normalise; one session per thread count."""
+    """Tokenise, run the graph, mean-pool and normalise; one session per thread count.
 
-    def __init__(self, source: str, model_file: Path) -> None:
+    A quantised graph runs each text alone: dynamic int8 scales the activations by the
+    range of the whole input tensor, so in a batch a text's vector would depend on the texts
+    (and padding) beside it, and the same query or document would embed differently under
+    load (cosine 0.98-0.99 between the two). Alone, a text always gets the same vector.
+    """
+
+    def __init__(self, source: str, model_file: Path, quantized: bool = False) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -124,6 +132,7 @@ class OnnxEncoder:
         self._ort = onnxruntime
         self._file = model_file
         self._sessions: dict[int, Any] = {}
+        self.batch_size = 1 if quantized else BATCH_SIZE
         self.dimension = int(self._session(1).get_outputs()[0].shape[-1] or 0) or self._probe()
 
     def _session(self, threads: int) -> Any:
@@ -148,8 +157,8 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         session = self._session(threads)
         out: np.ndarray | None = None
-        for start in range(0, len(order), BATCH_SIZE):
-            rows = order[start : start + BATCH_SIZE]
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -182,7 +191,15 @@ def ensure_exported(source: str, model_dir: Path, model_name: str, backend: str)
         flush=True,
     )
     try:
-        export(source, target, quantize=backend == "onnx-int8")
+        with warnings.catch_warnings():  # the tracer's advice is about other models' code
+            warnings.simplefilter("ignore")
+            quiet = logging.getLogger()
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)  # the quantiser logs a pre-processing hint
+            try:
+                export(source, target, quantize=backend == "onnx-int8")
+            finally:
+                quiet.setLevel(level)
     except ConfigError:
         raise
     except Exception as exc:
