@@ -55,6 +55,7 @@ def long_texts(corpus: Path, count: int, embedder: Embedder) -> list[str]:
     from plurum_backend.search.embedder import _model_path
 
     tokenizer = Tokenizer.from_file(str(Path(_model_path(embedder.model_name)) / "tokenizer.json"))
+    tokenizer.no_truncation()  # the file itself truncates at 128
     found: list[str] = []
     with (corpus / "corpus.jsonl").open(encoding="utf-8") as f:
         for line in f:
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_speed:
         texts = long_texts(args.corpus, args.texts, next(iter(embedders.values())))
         queries = queries_of(args.corpus, args.queries)
+        if len(texts) < args.texts:
+            raise SystemExit(f"{args.corpus} has only {len(texts)} abstracts of 256 word pieces.")
         for embedder in embedders.values():  # warm: first calls allocate
             embedder.embed(texts[:4])
         result["speed"] = speed(embedders, texts, queries, args.rounds)

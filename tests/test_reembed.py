@@ -5,8 +5,6 @@ Real PostgreSQL, the real model on two backends (onnx-int8, the default, and tor
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import numpy as np
 import pytest
@@ -132,16 +130,3 @@ async def test_unchanged_text_is_not_embedded_again(plurum: Plurum) -> None:
         exp.context = "keyed on the lock file and the Python version"
         assert await vectors.attach(plurum.embedder, db, [exp]) == 1
         await db.rollback()
-
-
-async def test_concurrent_writes_share_model_calls(
-    plurum: Plurum, client: httpx.AsyncClient, register: Register
-) -> None:
-    alice = await register("alice")
-    bodies = [{"goal": f"Tune gunicorn workers for service {i}"} for i in range(12)]
-    calls = plurum.embedder.calls
-    answers = await asyncio.gather(
-        *(client.post("/experiences", headers=alice.headers, json=b) for b in bodies)
-    )
-    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
-    assert plurum.embedder.calls - calls < len(bodies)

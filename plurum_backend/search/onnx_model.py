@@ -142,6 +142,9 @@ class OnnxEncoder:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # idle pool threads sleep instead of spinning: on two cores the spin would take
+            # CPU from the event loop and PostgreSQL between model calls
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = self._ort.InferenceSession(
                 str(self._file), options, providers=["CPUExecutionProvider"]
             )
