@@ -27,6 +27,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,23 @@ def speed(
     return result
 
 
-def quality(embedders: dict[str, Embedder], root: Path) -> dict[str, float]:
+def quality(
+    embedders: dict[str, Embedder], root: Path, queries: int = 0, distractors: int = 0
+) -> dict[str, float]:
+    """Dense nDCG@10 per backend; ``queries`` > 0 keeps the first that many judged queries
+    and, as the corpus, their judged documents plus the first ``distractors`` others."""
     dataset = load(root)
+    if queries:
+        kept = dataset.queries[:queries]
+        judged = {d for q in kept for d in dataset.qrels[q.id]}
+        lines, others = [], 0
+        for line in dataset.lines:
+            if str(json.loads(line)["id"]) in judged:
+                lines.append(line)
+            elif others < distractors:
+                lines.append(line)
+                others += 1
+        dataset = replace(dataset, lines=lines, queries=kept)
     scrub = Scrub()
     ids: list[str] = []
     texts: list[str] = []
@@ -170,6 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quality", type=Path, nargs="*", default=[], help="datasets")
     parser.add_argument("--no-speed", action="store_true", help="only the quality table")
     parser.add_argument(
+        "--sample-queries",
+        type=int,
+        default=0,
+        help="quality on the first N judged queries, their documents and --distractors more",
+    )
+    parser.add_argument("--distractors", type=int, default=0)
+    parser.add_argument(
         "--int8-batched",
         action="store_true",
         help="also run int8 in batches of 32 (the variant the server does not use)",
@@ -197,7 +220,10 @@ def main(argv: list[str] | None = None) -> None:
         result["speed"] = speed(embedders, texts, queries, args.rounds)
     if args.quality:
         plain = {n: e for n, e in embedders.items() if n in BACKENDS}
-        result["quality"] = {root.name: quality(plain, root) for root in args.quality}
+        result["quality"] = {
+            root.name: quality(plain, root, args.sample_queries, args.distractors)
+            for root in args.quality
+        }
     print(json.dumps(result, indent=2) if args.json else report(result))
 
 
