@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import anyio.to_thread
@@ -18,9 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
-from plurum_backend.search.fusion import Fused, Hit, Tuning, fuse_hits
-from plurum_backend.services import render
+from plurum_backend.search import relevance
+from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits
+from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
+from plurum_backend.search.signatures import lookup_keys, signatures
+from plurum_backend.services import render, usage
+from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
+from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
+from plurum_backend.store import signatures as signature_store
+from plurum_backend.store import similarity as similarity_store
 from plurum_backend.store.visibility import audience_for
 
 Mode = Literal["hybrid", "fulltext", "vector"]
@@ -29,6 +36,7 @@ CANDIDATES = TUNING.depth
 
 __all__ = [
     "CANDIDATES",
+    "DEFAULT_MIN_RELEVANCE",
     "TUNING",
     "Candidates",
     "Fused",
@@ -37,7 +45,9 @@ __all__ = [
     "candidates",
     "normalize_tags",
     "rank",
+    "relevant_hits",
     "search",
+    "why_empty",
 ]
 
 
@@ -54,6 +64,10 @@ def normalize_tags(tags: list[str]) -> list[str]:
 class Candidates:
     fulltext: list[Hit]
     vector: list[Hit]
+    # The cosine of the query and every candidate of either side (empty in "fulltext" mode).
+    similarity: dict[uuid.UUID, float] = field(default_factory=dict)
+    # Experiences quoting the same error as the query, best quality first (error queries).
+    signature: list[uuid.UUID] = field(default_factory=list)
 
 
 async def candidates(
@@ -68,7 +82,8 @@ async def candidates(
 ) -> Candidates:
     """Each side's filtered top ``depth``, best first, with its own score.
 
-    Tantivy runs in a worker thread while PostgreSQL answers the vector query.
+    Tantivy runs in a worker thread while PostgreSQL answers the vector query; then the
+    candidates only BM25 found get their cosine on the same connection.
     """
     bm25: asyncio.Future[list[tuple[str, float]]] | None = None
     if mode != "vector":
@@ -81,10 +96,17 @@ async def candidates(
             )
         )
     vector: list[Hit] = []
+    similarity: dict[uuid.UUID, float] = {}
+    found: list[tuple[str, float]] = []
+    same_error: list[uuid.UUID] = []
+    keys = lookup_keys(signatures(query)) if mode == "hybrid" and error_shaped(query) else []
     try:
         if mode != "fulltext":
             embedding = await plurum.embedder.aembed_query(query)
             async with plurum.vectors.connect() as vectors:
+                same_error = await signature_store.quoting_ids(
+                    vectors, keys, viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
+                )
                 nearest = await store.nearest(
                     vectors,
                     embedding.tolist(),
@@ -93,11 +115,19 @@ async def candidates(
                     min_quality=min_quality,
                     limit=depth,
                 )
-            vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
+                vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
+                similarity = {h.id: h.score for h in vector}
+                if bm25 is not None:
+                    found, bm25 = await bm25, None
+                    missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
+                    missing += [d for d in same_error if d not in similarity]
+                    text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                    similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
-        found = await bm25 if bm25 is not None else []
+        if bm25 is not None:
+            found = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    return Candidates(fulltext, vector)
+    return Candidates(fulltext, vector, similarity, same_error)
 
 
 async def rank(
@@ -110,7 +140,8 @@ async def rank(
     mode: Mode = "hybrid",
     tuning: Tuning = TUNING,
 ) -> list[Fused]:
-    """Every candidate, best first, with the rank each side gave it."""
+    """Every candidate, best first, with the rank each side gave it, its cosine similarity
+    and its calibrated relevance."""
     found = await candidates(
         plurum,
         query=query,
@@ -120,30 +151,117 @@ async def rank(
         depth=tuning.depth,
         mode=mode,
     )
-    return fuse_hits(query, found.fulltext, found.vector, tuning)
+    fused = fuse_hits(query, found.fulltext, found.vector, tuning)
+    fused = [replace(f, similarity=found.similarity.get(f.id, 0.0)) for f in fused]
+    return same_error_first(relevance.assess(query, fused), found)
+
+
+# A hit quoting the query's very error is relevant whatever its words: on the dev sets 38 of
+# the 39 such hits are judged relevant (bench.signatures, docs/help.md): at least this much.
+SIGNATURE_RELEVANCE = 0.9
+
+
+def same_error_first(ranked: list[Fused], found: Candidates) -> list[Fused]:
+    """Experiences with the query's error signature first (in ranking order, then any the
+    two retrievals missed, best quality first), marked; the rest keep their order."""
+    if not found.signature:
+        return ranked
+    same = set(found.signature)
+    by_id = {f.id: f for f in ranked}
+    first = [f for f in ranked if f.id in same]
+    first += [
+        Fused(doc, 0.0, None, None, similarity=found.similarity.get(doc, 0.0))
+        for doc in found.signature
+        if doc not in by_id
+    ]
+    first = [
+        replace(f, signature=True, relevance=max(f.relevance, SIGNATURE_RELEVANCE)) for f in first
+    ]
+    return first + [f for f in ranked if f.id not in same]
+
+
+async def prefer_fitting(
+    db: AsyncSession, passed: list[Fused], packages: dict[str, str], window: int
+) -> list[Fused]:
+    """Re-order the first ``window`` hits by score plus ``ENVIRONMENT_WEIGHT`` times how the
+    hit's successes fit the caller's packages; same-error hits stay first."""
+    head, tail = passed[:window], passed[window:]
+    evidence = await environment_store.evidence(db, [f.id for f in head])
+    lean = {f.id: leaning(evidence[f.id], packages) for f in head}
+    head.sort(key=lambda f: (not f.signature, -(f.score + ENVIRONMENT_WEIGHT * lean[f.id])))
+    return head + tail
+
+
+def why_empty(ranked: list[Fused], floor: float) -> str:
+    """What an agent reads when no hit is shown: no match at all, or none relevant enough."""
+    if not ranked:
+        return (
+            "No experience matches this query: nothing in the collective yet. "
+            "Log as you go and close the session so the next agent finds it."
+        )
+    best = max(f.relevance for f in ranked)
+    return (
+        f"Nothing relevant: {len(ranked)} experience(s) matched some words or meaning, but the "
+        f"best had relevance {best:.2f}, below min_relevance {floor:g}. Nothing in the "
+        "collective covers this yet; log as you go and close the session so the next agent "
+        "finds it."
+    )
+
+
+async def relevant_hits(
+    plurum: Plurum,
+    db: AsyncSession,
+    viewer: uuid.UUID | None,
+    *,
+    query: str,
+    limit: int,
+    tags: list[str] = [],  # noqa: B006 - never mutated
+    min_quality: float | None = None,
+    min_relevance: float = DEFAULT_MIN_RELEVANCE,
+    packages: dict[str, str] | None = None,
+) -> tuple[list[s.SearchHit], str | None]:
+    """The best ``limit`` visible hits at or above the floor, and why there are none if so.
+
+    With the caller's ``packages``, advice that worked on versions like theirs moves up.
+    """
+    ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
+    passed = [f for f in ranked if f.relevance >= min_relevance]
+    if packages:
+        passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
+    # A hit the local index still holds after another replica hid it is dropped by the
+    # visibility check here; then the next ones are read, until `limit` are found.
+    results: list[s.SearchHit] = []
+    start = 0
+    while len(results) < limit and start < len(passed):
+        chunk = passed[start : start + limit - len(results)]
+        start += len(chunk)
+        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
+        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+    return results, (None if results else why_empty(ranked, min_relevance))
 
 
 async def search(
     plurum: Plurum, db: AsyncSession, viewer: uuid.UUID | None, body: s.SearchRequest
 ) -> s.SearchResponse:
-    ranked = await rank(
+    floor = DEFAULT_MIN_RELEVANCE if body.min_relevance is None else body.min_relevance
+    results, reason = await relevant_hits(
         plurum,
+        db,
+        viewer,
         query=body.query,
-        viewer=viewer,
+        limit=body.limit,
         tags=body.tags,
         min_quality=body.min_quality_score,
+        min_relevance=floor,
+        packages=body.environment.packages if body.environment else None,
     )
-    # A hit the local index still holds after another replica hid it is dropped by the
-    # visibility check here; then the next ones are read, until `limit` are found.
-    results: list[s.SearchHit] = []
-    start = 0
-    while len(results) < body.limit and start < len(ranked):
-        chunk = ranked[start : start + body.limit - len(results)]
-        start += len(chunk)
-        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [
-            render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
-            for f in chunk
-            if f.id in rows
-        ]
-    return s.SearchResponse(query=body.query, results=results)
+    await usage.record_search(
+        db,
+        agent_id=viewer,
+        query=body.query,
+        hits=results,
+        record_queries=plurum.settings.record_queries,
+    )
+    return s.SearchResponse(
+        query=body.query, results=results, min_relevance=floor, empty_reason=reason
+    )
