@@ -15,7 +15,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # What runs the model (docs/search.md, "Embedding backends", has the measurements behind the
 # default: the fastest one whose nDCG@10 stays within 0.005 of torch fp32).
 BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "onnx-int8"
+DEFAULT_BACKEND = "onnx"
 
 
 @dataclass(frozen=True)

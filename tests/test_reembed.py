@@ -1,6 +1,6 @@
 """The database records which embedder made its vectors; `plurum reembed` moves them online.
 
-Real PostgreSQL, the real model on two backends (onnx-int8, the default, and torch).
+Real PostgreSQL, the real model on two backends (onnx, the default, and torch).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ async def test_start_records_the_embedder_and_refuses_another(
     await _seed(client, register, 1)
     recorded = embeddings.recorded(plurum.database.url)
     assert recorded == vectors.identity(plurum.embedder)
-    assert recorded is not None and recorded.backend == "onnx-int8/r1"
+    assert recorded is not None and recorded.backend == "onnx/r1"
     torch = shared_embedder(backend="torch", model_dir=MODEL_DIR)
     with pytest.raises(ConfigError) as refused:
         check_embedder(plurum.database, torch)
@@ -85,7 +85,7 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
         r = await client.post("/experiences/search", json={"query": "flaky pytest database"})
         assert r.status_code == 200 and r.json()["results"], r.text
     alice_again = await register("bob")
-    late = {"goal": "Written during the re-embed", "context": "by a server still on int8"}
+    late = {"goal": "Written during the re-embed", "context": "by a server still on the old backend"}
     r = await client.post("/experiences", headers=alice_again.headers, json=late)
     assert r.status_code == 201, r.text
 
