@@ -119,7 +119,7 @@ def reembed(args: argparse.Namespace) -> None:
             f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
             f"dimensional vectors but the database stores {EMBEDDING_DIM}."
         )
-    bar = tqdm(desc="Re-embedding", unit="exp", file=sys.stderr)
+    bar = tqdm(desc="Re-embedding", unit="exp", file=sys.stderr, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         bar.total, bar.n = total, done

@@ -1,6 +1,6 @@
 """The database records which embedder made its vectors; `plurum reembed` moves them online.
 
-Real PostgreSQL, the real model on two backends (onnx, the default, and torch).
+Real PostgreSQL, the real model on three backends (onnx, the default; torch; onnx-int8).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
     plurum: Plurum, client: httpx.AsyncClient, register: Register
 ) -> None:
     await _seed(client, register, 6)
-    torch = shared_embedder(backend="torch", model_dir=MODEL_DIR)
+    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
     before = {e.id: np.array(e.embedding) for e in await _stored(plurum)}
 
     # a run killed after its first page: the page it committed is kept
@@ -78,27 +78,27 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
             raise Killed
 
     with pytest.raises(Killed):
-        await service.reembed(plurum.engine, torch, progress=kill_after_first_page, page=2)
+        await service.reembed(plurum.engine, int8, progress=kill_after_first_page, page=2)
     async with plurum.reading() as db:
         assert await embeddings.counts(db) == (6, 4)
         # search still reads the old vectors, and the old embedder may still write
         r = await client.post("/experiences/search", json={"query": "flaky pytest database"})
         assert r.status_code == 200 and r.json()["results"], r.text
     alice_again = await register("bob")
-    late = {"goal": "Written during the re-embed", "context": "by a server still on the old backend"}
+    late = {"goal": "Written during the re-embed", "context": "by a server on the old backend"}
     r = await client.post("/experiences", headers=alice_again.headers, json=late)
     assert r.status_code == 201, r.text
 
-    calls = torch.calls
-    report = await service.reembed(plurum.engine, torch, page=2)
+    calls = int8.calls
+    report = await service.reembed(plurum.engine, int8, page=2)
     assert report.resumed and report.total == 7
     assert report.embedded == 5 and report.at_swap == 0  # 4 left + the one written meanwhile
     assert report.sessions == 1
-    assert torch.calls - calls >= 2
+    assert int8.calls - calls >= 2
 
-    assert embeddings.recorded(plurum.database.url) == vectors.identity(torch)
+    assert embeddings.recorded(plurum.database.url) == vectors.identity(int8)
     for exp in await _stored(plurum):
-        expected = torch.embed([embedding_text(exp)])[0]
+        expected = int8.embed([embedding_text(exp)])[0]
         assert float(np.dot(np.array(exp.embedding), expected)) > 0.999
         if exp.id in before:
             assert not np.allclose(np.array(exp.embedding), before[exp.id], atol=1e-4)
@@ -115,7 +115,7 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
     with pytest.raises(ConfigError):
         check_embedder(plurum.database, plurum.embedder)
     # nothing left to do the second time
-    again = await service.reembed(plurum.engine, torch)
+    again = await service.reembed(plurum.engine, int8)
     assert "nothing to do" in again.summary()
 
 

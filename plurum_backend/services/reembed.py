@@ -48,6 +48,8 @@ class ReembedReport:
     subscriptions: int = 0
 
     def summary(self) -> str:
+        if not self.previous:
+            return "No vectors are stored yet; nothing to do."
         if self.previous == self.target:
             return f"Every vector is already from {self.target}; nothing to do."
         resumed = " (resumed)" if self.resumed else ""
@@ -71,8 +73,7 @@ async def reembed(
     if recorded is None or recorded == target:
         async with sessions() as db:
             await _tidy(engine, db)
-        previous = str(recorded or target)
-        return ReembedReport(target=str(target), previous=previous)
+        return ReembedReport(target=str(target), previous=str(recorded or ""))
     report = ReembedReport(target=str(target), previous=str(recorded))
     async with sessions() as db:
         report.resumed = await store.start_target(db, target)
