@@ -37,6 +37,7 @@ from tqdm import tqdm
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
 from plurum_backend.schemas import USERNAME_PATTERN
+from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services.content import list_item
 from plurum_backend.services.experiences import SLUG_MAX, new_short_id, note_errors, slugify
@@ -240,10 +241,10 @@ class Importer:
         """Start embedding this chunk, then write the previous one while the model works."""
         rows = await self._prepare(chunk, bar)
         texts = [embedding_text(r.exp) for r in rows]
-        vectors = asyncio.ensure_future(self._embed(texts))
+        embedded = asyncio.ensure_future(self._embed(texts))
         if pending is not None:
             await self._write(*pending, bar)
-        return rows, vectors
+        return rows, embedded
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -299,9 +300,11 @@ class Importer:
         async with self.plurum.transaction() as tx:
             authors = await self._authors(tx.db, sorted({r.author for r in rows}))
             await self._assign_ids(tx.db, rows)
+            await experience_vectors.hold(self.plurum.embedder, tx.db)
             for row, vector in zip(rows, embedded, strict=True):
                 row.exp.agent_id = authors[row.author]
-                row.exp.embedding = vector.tolist()
+                text_hash = experience_vectors.text_hash(embedding_text(row.exp))
+                experience_vectors.apply(row.exp, experience_vectors.Vectors(vector, text_hash))
                 tx.db.add(row.exp)
                 tx.touch(row.exp.id)
             await tx.db.flush()

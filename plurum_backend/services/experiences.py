@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
-from plurum_backend.search.documents import embedding_text
+from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
 from plurum_backend.services import compression, render, scoring, usage
 from plurum_backend.services.content import list_item
@@ -93,7 +93,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         environment=draft.environment,
     )
     note_errors(exp)
-    exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
+    await experience_vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     base = slugify(draft.goal)
     while True:
         short_id = new_short_id()

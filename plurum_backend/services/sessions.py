@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.search import vectors
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub, environment_of
@@ -47,6 +48,7 @@ async def open_session(
         environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
+    await vectors.hold(plurum.embedder, tx.db)
     tx.db.add(session)
     await tx.db.flush()
     await tx.db.refresh(session)
