@@ -114,10 +114,17 @@ async def outcome_counts(
 
 
 async def outcome_history(db: AsyncSession, detail: s.ExperienceDetail) -> list[OutcomeDay]:
-    """Reports per day over the last HISTORY_DAYS (the author's own never count)."""
+    """Reports per day over the last HISTORY_DAYS, every day present (the author's own
+    reports never count); empty when there is none."""
     since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
     rows = await store.outcome_history(db, uuid.UUID(detail.id), uuid.UUID(detail.author.id), since)
-    return [OutcomeDay(day=d, success=ok, failure=bad) for d, ok, bad in rows]
+    if not rows:
+        return []
+    by_day = {d: (ok, bad) for d, ok, bad in rows}
+    return [
+        OutcomeDay(day=d, success=by_day.get(d, (0, 0))[0], failure=by_day.get(d, (0, 0))[1])
+        for d in _days(HISTORY_DAYS)
+    ]
 
 
 def _days(last: int) -> list[date]:

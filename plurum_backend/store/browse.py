@@ -1,5 +1,7 @@
 """Queries only the web pages need: an author's experiences, outcome history, the insights.
 
+Days are UTC days.
+
 Every query that can see an experience or a session filters through store/visibility.py,
 like the API's own queries, so a page counts and lists exactly what the API shows its viewer.
 """
@@ -73,7 +75,7 @@ async def outcome_history(
     db: AsyncSession, experience_id: uuid.UUID, author: uuid.UUID, since: datetime
 ) -> list[tuple[date, int, int]]:
     """Reports per day by agents other than the author: (day, successes, failures)."""
-    day = cast(func.date_trunc("day", Outcome.created_at), Date).label("day")
+    day = cast(func.date_trunc("day", func.timezone("UTC", Outcome.created_at)), Date).label("day")
     rows = await db.execute(
         select(
             day,
@@ -179,21 +181,21 @@ async def per_day(
     """Per day since ``since``: experiences created, sessions opened, outcomes reported, as
     the viewer may see them."""
     result: dict[str, dict[date, int]] = {}
-    exp_day = cast(func.date_trunc("day", Experience.created_at), Date)
+    exp_day = cast(func.date_trunc("day", func.timezone("UTC", Experience.created_at)), Date)
     rows = await db.execute(
         select(exp_day, func.count())
         .where(experience_visible_to(viewer), Experience.created_at >= since)
         .group_by(exp_day)
     )
     result["experiences"] = {d: int(n) for d, n in rows.all()}
-    ses_day = cast(func.date_trunc("day", Session.created_at), Date)
+    ses_day = cast(func.date_trunc("day", func.timezone("UTC", Session.created_at)), Date)
     rows = await db.execute(
         select(ses_day, func.count())
         .where(session_visible_to(viewer), Session.created_at >= since)
         .group_by(ses_day)
     )
     result["sessions"] = {d: int(n) for d, n in rows.all()}
-    out_day = cast(func.date_trunc("day", Outcome.created_at), Date)
+    out_day = cast(func.date_trunc("day", func.timezone("UTC", Outcome.created_at)), Date)
     rows = await db.execute(
         select(out_day, func.count(Outcome.id, type_=Integer))
         .join(Experience, Experience.id == Outcome.experience_id)
