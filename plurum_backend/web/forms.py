@@ -28,10 +28,12 @@ FORM_BYTES = 16 * 1024
 
 
 async def read_form(request: Request) -> dict[str, str]:
+    raw = await read_body(request, FORM_BYTES)
+    if not raw:
+        return {}  # then the missing CSRF token is what refuses it
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise BadRequest("Forms are sent as application/x-www-form-urlencoded.")
-    raw = await read_body(request, FORM_BYTES)
     try:
         fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
