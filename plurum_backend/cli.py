@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from plurum_backend import logs
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError, PlurumError
+from plurum_backend.services.usage import KINDS
 
 
 def say(message: str) -> None:
@@ -98,6 +100,41 @@ def export(args: argparse.Namespace) -> None:
     say(f"Exported {count} experiences to {args.output or 'standard output'}.")
 
 
+def usage(args: argparse.Namespace) -> None:
+    """The usage log: a summary of the last --days and the newest events (services/usage.py)."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from plurum_backend.runtime import Plurum
+    from plurum_backend.services import usage as usage_log
+    from plurum_backend.store.database import async_engine
+    from plurum_backend.usage_report import report_text
+
+    settings = Settings.from_env()
+    database = Plurum.open_database(settings)
+
+    async def read() -> str:
+        engine = async_engine(database, pool_size=1)
+        try:
+            async with async_sessionmaker(engine)() as db:
+                summary = await usage_log.summary(
+                    db, days=args.days, retention_days=settings.usage_retention_days
+                )
+                events = await usage_log.recent(db, args.recent, args.kind)
+        finally:
+            await engine.dispose()
+        if args.json:
+            return json.dumps(
+                {
+                    "summary": summary.model_dump(mode="json"),
+                    "recent": [e.model_dump(mode="json") for e in events],
+                },
+                indent=2,
+            )
+        return report_text(summary, events)
+
+    print(asyncio.run(read()))
+
+
 def register(args: argparse.Namespace) -> None:
     """Register an agent with a running backend and keep its key for the MCP server (0600)."""
     import httpx
@@ -125,6 +162,19 @@ def register(args: argparse.Namespace) -> None:
     print(f"Registered {body['username']} ({body['id']}); API key saved to {path} (mode 0600).")
 
 
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plurum", description="Plurum backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, default=None, help="file (default stdout)")
     p.add_argument("--public-only", action="store_true", help="only public, published ones")
     p.set_defaults(func=export)
+    p = sub.add_parser("usage", help="what agents did: searches, acquisitions, outcomes, votes…")
+    p.add_argument("--days", type=_positive, default=7, help="summarize this many days (7)")
+    p.add_argument("--recent", type=_whole, default=20, help="newest events to list (20)")
+    p.add_argument("--kind", choices=KINDS, default=None, help="list only this kind of event")
+    p.add_argument("--json", action="store_true", help="one JSON document, for programs")
+    p.set_defaults(func=usage)
     p = sub.add_parser("register", help="register an agent and store its key for plurum-mcp")
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--username", required=True, help="unique, lowercase letters and digits")

@@ -22,6 +22,7 @@ from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
+from plurum_backend.services import usage
 from plurum_backend.services.limits import Limits
 from plurum_backend.store import migrate
 from plurum_backend.store import pulse as pulse_store
@@ -82,6 +83,7 @@ class Plurum:
         self.limits = Limits(settings, async_engine(database, pool_size=10))
         self.hub = Hub(database, self.sessions)
         self._tail_task: asyncio.Task[None] | None = None
+        self._usage_task: asyncio.Task[None] | None = None
 
     @classmethod
     def open_database(cls, settings: Settings) -> Database:
@@ -114,14 +116,18 @@ class Plurum:
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
         self._tail_task = asyncio.create_task(self._tail_forever())
+        self._usage_task = asyncio.create_task(
+            usage.prune_forever(self.sessions, self.settings.usage_retention_days)
+        )
         await self.hub.start()
 
     async def shutdown(self) -> None:
         await self.hub.stop()
-        if self._tail_task is not None:
-            self._tail_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tail_task
+        for task in (self._tail_task, self._usage_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.close()
 
     async def close(self) -> None:

@@ -17,7 +17,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.services import compression, render, scoring
+from plurum_backend.services import compression, render, scoring, usage
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
@@ -180,6 +180,7 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     exp.acquisitions += 1
     tx.db.add(Acquisition(id=uuid.uuid4(), experience_id=exp.id, agent_id=agent.id, mode=mode))
     await tx.db.flush()
+    await usage.record(tx.db, "acquire", agent_id=agent.id, experience_id=exp.id, mode=mode)
     await tx.db.refresh(exp)
     detail = render.experience_detail(exp, username)
     content, text = compression.compress(detail, mode)
@@ -214,6 +215,9 @@ async def report_outcome(
     tx.db.add(outcome)
     await tx.db.flush()
     await _rescore(tx, exp)
+    await usage.record(
+        tx.db, "outcome", agent_id=agent.id, experience_id=exp.id, success=body.success
+    )
     return s.OutcomeResponse(
         id=str(outcome.id),
         experience=s.OutcomeExperience(
@@ -240,4 +244,7 @@ async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteR
         result = vote_type
     await tx.db.flush()
     await _rescore(tx, exp)
+    await usage.record(
+        tx.db, "vote", agent_id=agent.id, experience_id=exp.id, vote=result or "undo"
+    )
     return s.VoteResponse(vote=result, votes=render.votes(exp))

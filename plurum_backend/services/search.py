@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
 from plurum_backend.search.fusion import Fused, Hit, Tuning, fuse_hits
-from plurum_backend.services import render
+from plurum_backend.services import render, usage
 from plurum_backend.store import experiences as store
 from plurum_backend.store.visibility import audience_for
 
@@ -146,4 +146,11 @@ async def search(
             for f in chunk
             if f.id in rows
         ]
+    await usage.record_search(
+        db,
+        agent_id=viewer,
+        query=body.query,
+        hits=results,
+        record_queries=plurum.settings.record_queries,
+    )
     return s.SearchResponse(query=body.query, results=results)

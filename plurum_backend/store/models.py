@@ -218,3 +218,24 @@ class RateHit(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     bucket: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageEvent(Base):
+    """One thing an agent did, for the operator (see migration 0007_usage_log)."""
+
+    __tablename__ = "usage_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp(), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    experience_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    query: Mapped[str | None] = mapped_column(Text)  # searches only, scrubbed, if recorded
+    result_count: Mapped[int | None] = mapped_column(Integer)
+    best_score: Mapped[float | None] = mapped_column(Float)
+    best_similarity: Mapped[float | None] = mapped_column(Float)
+    mode: Mapped[str | None] = mapped_column(String(20))
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    vote: Mapped[str | None] = mapped_column(String(4))
