@@ -17,6 +17,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import NotFound
 from plurum_backend.services import agents, experiences, pulse, render
 from plurum_backend.store import browse as store
+from plurum_backend.store import usage as usage_store
 
 HISTORY_DAYS = 90
 ACTIVITY_DAYS = 30
@@ -36,6 +37,7 @@ class Overview(View):
     newest: s.ExperienceList
     status: s.PulseStatus
     agents: int
+    searches_24h: int
 
 
 class OutcomeDay(View):
@@ -66,6 +68,14 @@ class DayActivity(View):
     experiences: int
     sessions: int
     outcomes: int
+    searches: int
+
+
+class Gap(View):
+    """Searches that returned nothing (after the relevance floor), grouped by their text."""
+
+    query: str
+    searches: int
 
 
 class Insights(View):
@@ -73,6 +83,7 @@ class Insights(View):
     failing: list[Failing]
     dead_ends: list[DeadEnd]
     activity: list[DayActivity]
+    gaps: list[Gap]
     recent_days: int
 
 
@@ -102,6 +113,9 @@ async def overview(
         newest=await experiences.list_page(db, viewer, [], newest, 0),
         status=await pulse.status(db, connected_agents),
         agents=await store.count_agents(db),
+        searches_24h=(
+            await usage_store.counts_by_kind(db, datetime.now(UTC) - timedelta(hours=24))
+        ).get("search", 0),
     )
 
 
@@ -135,7 +149,10 @@ def _days(last: int) -> list[date]:
 async def insights(db: AsyncSession, viewer: uuid.UUID | None, limit: int) -> Insights:
     now = datetime.now(UTC)
     recent = now - timedelta(days=RECENT_DAYS)
-    per_day = await store.per_day(db, viewer, now - timedelta(days=ACTIVITY_DAYS))
+    since = now - timedelta(days=ACTIVITY_DAYS)
+    per_day = await store.per_day(db, viewer, since)
+    searches = {d: n for d, kind, n in await usage_store.per_day(db, since) if kind == "search"}
+    gaps = await usage_store.top_queries(db, recent, limit, unanswered=True)
     return Insights(
         most_acquired=[
             Acquired(experience=render.experience_card(e, u), acquisitions=e.acquisitions)
@@ -155,8 +172,10 @@ async def insights(db: AsyncSession, viewer: uuid.UUID | None, limit: int) -> In
                 experiences=per_day["experiences"].get(d, 0),
                 sessions=per_day["sessions"].get(d, 0),
                 outcomes=per_day["outcomes"].get(d, 0),
+                searches=searches.get(d, 0),
             )
             for d in _days(ACTIVITY_DAYS)
         ],
+        gaps=[Gap(query=q, searches=n) for q, n, _ in gaps],
         recent_days=RECENT_DAYS,
     )

@@ -84,7 +84,6 @@ async def home(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
         view=view,
         activity=activity,
         cursor=last_id(activity),
-        searches_24h=None,
     )
 
 
@@ -110,9 +109,9 @@ async def search_page(plurum: Plurum, request: Request, viewer: Viewer) -> Respo
     }
     if body is not None:
         await limits.enforce(plurum, "searches", request, viewer.agent)
-        async with plurum.reading() as db:
-            found = await search.search(plurum, db, viewer.id, body)
-            context["counts"] = await browse.outcome_counts(db, found.results, viewer.id)
+        async with plurum.transaction() as tx:  # the search is logged (services/usage.py)
+            found = await search.search(plurum, tx.db, viewer.id, body)
+            context["counts"] = await browse.outcome_counts(tx.db, found.results, viewer.id)
         context["results"] = found.results
     return page(plurum, request, viewer, "search.html", **context)
 
@@ -197,7 +196,14 @@ async def pulse_page(plurum: Plurum, request: Request, viewer: Viewer) -> Respon
 async def insights_page(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
     async with plurum.reading() as db:
         view = await browse.insights(db, viewer.id, INSIGHT_ROWS)
-    return page(plurum, request, viewer, "insights.html", view=view, gaps=None)
+    return page(
+        plurum,
+        request,
+        viewer,
+        "insights.html",
+        view=view,
+        record_queries=plurum.settings.record_queries,
+    )
 
 
 async def signin_page(plurum: Plurum, request: Request, viewer: Viewer) -> Response:

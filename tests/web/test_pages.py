@@ -340,3 +340,25 @@ def test_missing_things_are_404_pages(site: str, path: str) -> None:
 def test_the_api_keeps_its_json_404(site: str) -> None:
     r = httpx.get(site + "/api/v1/nope")
     assert r.status_code == 404 and r.json() == {"detail": "Not found"}
+
+
+def test_insights_show_unanswered_searches_as_knowledge_gaps(
+    page: Page, site: str, api: Api, seeded: Seeded
+) -> None:
+    # a tag nothing carries: the search returns nothing, from the page and from the API
+    page.goto(site + "/search?q=quantum+teapot+calibration&tags=nosuchtag")
+    expect(page.locator("#found")).to_have_text("0 results")
+    api.call(
+        "POST",
+        "/experiences/search",
+        json={"query": "Quantum teapot calibration ", "tags": ["nosuchtag"]},
+    )
+    page.goto(site + "/insights")
+    gaps = page.locator("section[aria-labelledby=gaps] tbody tr").first
+    expect(gaps).to_contain_text("quantum teapot calibration")
+    expect(gaps).to_contain_text("2")
+    assert page.locator("svg.chart rect.series-3").count() >= 1  # searches per day
+    page.goto(site + "/")
+    searches = page.locator(".counts div", has_text="searches, last 24 h").locator("dd")
+    assert int(searches.inner_text()) >= 2
+    no_console_errors(page)

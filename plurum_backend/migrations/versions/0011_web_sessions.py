@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0011_web_sessions"
-down_revision = "0005"
+down_revision = "0007_usage_log"  # main had 0007 when this was written; the lead re-chains
 branch_labels = None
 depends_on = None
 
