@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -125,10 +126,18 @@ def identifier_of(request: Request) -> str:
 
 async def experience_page(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
     identifier = identifier_of(request)
-    async with plurum.reading() as db:
-        detail = await experiences.get(db, identifier, viewer.id)
-        similar = await experiences.similar(plurum, db, detail.short_id, viewer.id, SIMILAR)
-        history = await browse.outcome_history(db, detail)
+
+    async def detail_and_history() -> tuple[s.ExperienceDetail, list[browse.OutcomeDay]]:
+        async with plurum.reading() as db:
+            detail = await experiences.get(db, identifier, viewer.id)
+            return detail, await browse.outcome_history(db, detail)
+
+    async def similar_ones() -> s.SimilarResponse:
+        async with plurum.reading() as db:
+            return await experiences.similar(plurum, db, identifier, viewer.id, SIMILAR)
+
+    # the nearest-neighbour query runs on its own pool while the detail is read
+    (detail, history), similar = await asyncio.gather(detail_and_history(), similar_ones())
     forms = [(mode, title, compression.compress(detail, mode)[1]) for mode, title in ACQUIRE_TABS]
     return page(
         plurum,

@@ -37,7 +37,14 @@ def upgrade() -> None:
         ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
     )
+    op.create_index(
+        "ix_experiences_shared_created_at",
+        "experiences",
+        [sa.text("created_at DESC"), "id"],
+        postgresql_where=sa.text("visibility = 'public' AND status = 'published'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_experiences_shared_created_at", table_name="experiences")
     op.drop_table("web_sessions")
