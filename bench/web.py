@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import statistics
@@ -53,6 +54,7 @@ class PageFigures:
     requests: int
     p50_ms: float
     p95_ms: float
+    cpu_p50_ms: float  # this process's CPU per request (PostgreSQL's own is not in it)
     html_bytes: int
     total_bytes: int  # HTML + linked CSS + JS
 
@@ -100,17 +102,18 @@ async def weight(http: httpx.AsyncClient, html: str) -> int:
     return total
 
 
-async def timed(http: httpx.AsyncClient, paths: list[str]) -> tuple[list[float], str]:
-    times = []
+async def timed(http: httpx.AsyncClient, paths: list[str]) -> tuple[list[float], list[float], str]:
+    times, cpu = [], []
     html = ""
     for path in paths:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = await http.get(path)
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         if r.status_code != 200:
             raise SystemExit(f"{path} answered {r.status_code}: {r.text[:200]}")
         html = r.text
-    return times, html
+    return times, cpu, html
 
 
 async def measure(plurum: Plurum, corpus: SyntheticCorpus, requests: int) -> list[PageFigures]:
@@ -144,13 +147,14 @@ async def measure(plurum: Plurum, corpus: SyntheticCorpus, requests: int) -> lis
         await http.get("/search?q=warm+up")
         figures = []
         for name, paths in plans.items():
-            times, html = await timed(http, paths)
+            times, cpu, html = await timed(http, paths)
             figures.append(
                 PageFigures(
                     page=name,
                     requests=len(times),
                     p50_ms=round(statistics.median(times), 2),
                     p95_ms=round(percentile(times, 0.95), 2),
+                    cpu_p50_ms=round(statistics.median(cpu), 2),
                     html_bytes=len(html.encode()),
                     total_bytes=await weight(http, html),
                 )
@@ -194,10 +198,14 @@ def main() -> None:
         print(json.dumps([asdict(f) for f in figures], indent=2))
         return
     print(f"\nWeb pages at {args.experiences} experiences (server time, in-process ASGI)")
-    print(f"{'page':<20} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'HTML KB':>8} {'+CSS+JS KB':>11}")
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
+    print(
+        f"{'page':<20} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} "
+        f"{'HTML KB':>8} {'+CSS+JS KB':>11}"
+    )
     for f in figures:
         print(
-            f"{f.page:<20} {f.requests:>4} {f.p50_ms:>8.1f} {f.p95_ms:>8.1f} "
+            f"{f.page:<20} {f.requests:>4} {f.p50_ms:>8.1f} {f.p95_ms:>8.1f} {f.cpu_p50_ms:>8.1f} "
             f"{f.html_bytes / 1024:>8.1f} {f.total_bytes / 1024:>11.1f}"
         )
     targets = [f for f in figures if f.page in ("/", "/search (cold)", "/experiences/{id}")]

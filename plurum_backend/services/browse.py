@@ -7,11 +7,12 @@ so a page shows a viewer exactly what the API would show that viewer.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plurum_backend import schemas as s
 from plurum_backend.errors import NotFound
@@ -107,16 +108,29 @@ async def author_page(
 
 
 async def overview(
-    db: AsyncSession, viewer: uuid.UUID | None, connected_agents: int, newest: int
+    sessions: async_sessionmaker[AsyncSession],
+    viewer: uuid.UUID | None,
+    connected_agents: int,
+    newest: int,
 ) -> Overview:
-    return Overview(
-        newest=await experiences.list_page(db, viewer, [], newest, 0),
-        status=await pulse.status(db, connected_agents),
-        agents=await store.count_agents(db),
-        searches_24h=(
-            await usage_store.counts_by_kind(db, datetime.now(UTC) - timedelta(hours=24))
-        ).get("search", 0),
-    )
+    """The front page's parts, read concurrently, each on its own connection."""
+
+    async def newest_page() -> s.ExperienceList:
+        async with sessions() as db:
+            return await experiences.list_page(db, viewer, [], newest, 0)
+
+    async def status() -> s.PulseStatus:
+        async with sessions() as db:
+            return await pulse.status(db, connected_agents)
+
+    async def counts() -> tuple[int, int]:
+        async with sessions() as db:
+            day = datetime.now(UTC) - timedelta(hours=24)
+            searches = (await usage_store.counts_by_kind(db, day)).get("search", 0)
+            return await store.count_agents(db), searches
+
+    page, now, (agents_count, searches) = await asyncio.gather(newest_page(), status(), counts())
+    return Overview(newest=page, status=now, agents=agents_count, searches_24h=searches)
 
 
 async def outcome_counts(

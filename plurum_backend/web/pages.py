@@ -74,8 +74,7 @@ def last_id(events: list[s.PulseEventOut]) -> int:
 
 
 async def home(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
-    async with plurum.reading() as db:
-        view = await browse.overview(db, viewer.id, plurum.hub.connected_agents, NEWEST)
+    view = await browse.overview(plurum.sessions, viewer.id, plurum.hub.connected_agents, NEWEST)
     activity = view.status.recent_activity
     return page(
         plurum,

@@ -59,10 +59,19 @@ def main() -> None:
                         page.screenshot(path=str(target), full_page=True)
                         print(f"  {target.relative_to(OUT.parents[1])}", file=sys.stderr)
                     context.close()
+                phone = browser.new_context(viewport={"width": 390, "height": 844})
+                page = phone.new_page()
+                for name in ("home", "experience"):
+                    page.goto(site + pages[name])
+                    page.wait_for_load_state("networkidle")
+                    target = OUT / f"{name}-phone.png"
+                    page.screenshot(path=str(target), full_page=True)
+                    print(f"  {target.relative_to(OUT.parents[1])}", file=sys.stderr)
+                phone.close()
                 browser.close()
         finally:
             server.stop()
-    print(f"Wrote {len(pages) * 2} screenshots to {OUT}.")
+    print(f"Wrote {len(pages) * 2 + 2} screenshots to {OUT}.")
 
 
 if __name__ == "__main__":
