@@ -57,7 +57,7 @@ def stacked_bars(columns: Sequence[Column], series: Sequence[str], label: str) -
             f'<text class="tick" x="{WIDTH}" y="{HEIGHT - 4}" text-anchor="end">'
             f"{last.isoformat()}</text>"
         )
-    parts.append(f'<text class="tick" x="{WIDTH}" y="10" text-anchor="end">max {top}</text>')
+    parts.append(f'<text class="tick" x="2" y="10">max {top} a day</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -105,6 +105,8 @@ def seed(api: Api) -> Seeded:
         bob,
         json={"entry_type": "dead_end", "content": {"description": "sleep(1) in the test"}},
     )
+    # a search nothing answers (no experience carries the tag): a knowledge gap on /insights
+    api.call("POST", "/experiences/search", json={"query": "Helm chart upgrade", "tags": ["helm"]})
     private_session = api.call(
         "POST",
         "/sessions",
