@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.web.seed import Agent, Api, Seeded
 
@@ -68,6 +68,8 @@ def test_every_page_renders_seeded_data_without_console_errors(
     chart = page.locator("svg.chart")
     expect(chart).to_have_attribute("role", "img")
     assert "1 worked, 1 failed" in (chart.get_attribute("aria-label") or "")
+    failed = page.locator(".counts div", has_text="failed, last 30 days").locator("dd")
+    expect(failed).to_have_text("1")  # until freshness lands: recent failure counts
     assert page.locator("svg.chart rect").count() == 2
     no_console_errors(page)
 
@@ -128,15 +130,23 @@ def test_pulse_shows_a_new_public_session_within_two_seconds(
 
 
 def test_pulse_reconnects_by_itself(page: Page, site: str, api: Api, seeded: Seeded) -> None:
+    sockets: list[WebSocketRoute] = []
+
+    def proxy(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/live/pulse"), proxy)
     page.goto(site + "/pulse")
     state = page.locator("[data-live-state]")
     expect(state).to_have_text("live")
-    page.context.set_offline(True)  # the socket drops
-    page.evaluate("1")
-    page.context.set_offline(False)
+    sockets[0].close(code=1012, reason="service restart")  # what uvicorn sends on shutdown
+    expect(state).to_have_text("reconnecting…")
+    expect(state).to_have_text("live", timeout=10_000)
+    assert len(sockets) == 2
     api.call("POST", "/sessions", seeded.bob, json={"topic": "After reconnect osprey"})
-    expect(page.locator(".feed")).to_contain_text("After reconnect osprey", timeout=15_000)
-    expect(state).to_have_text("live")
+    expect(page.locator(".feed")).to_contain_text("After reconnect osprey", timeout=LIVE_S * 1000)
+    no_console_errors(page)
 
 
 def test_open_session_page_shows_new_entries_live_to_its_owner(
