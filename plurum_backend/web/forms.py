@@ -58,7 +58,7 @@ async def sign_in(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
         return page(plurum, request, viewer, "signin.html", status=401, error=exc.message)
     token, _ = await start_session(plurum, agent)
     response = see_other(f"/agents/{quote(agent.username, safe='')}")
-    set_session_cookie(response, token, over_https(request, plurum))
+    set_session_cookie(response, token, over_https(request, plurum.settings.trusted_proxies))
     return response
 
 
@@ -67,7 +67,7 @@ async def sign_out(plurum: Plurum, request: Request, viewer: Viewer) -> Response
     check_csrf(request, viewer, form.get("csrf", ""))
     await end_session(plurum, viewer)
     response = see_other("/")
-    clear_session_cookie(response, over_https(request, plurum))
+    clear_session_cookie(response, over_https(request, plurum.settings.trusted_proxies))
     return response
 
 

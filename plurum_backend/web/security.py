@@ -65,10 +65,12 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def over_https(conn: HTTPConnection, plurum: Plurum) -> bool:
+def over_https(conn: HTTPConnection, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a trusted proxy that
+    says so in X-Forwarded-Proto (anyone else's header is ignored)."""
     if conn.url.scheme in ("https", "wss"):
         return True
-    networks = _networks(plurum.settings.trusted_proxies)
+    networks = _networks(trusted_proxies)
     peer = conn.client.host if conn.client else ""
     forwarded = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return bool(networks) and _trusted(peer, networks) and forwarded == "https"

@@ -129,6 +129,6 @@ def page(
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     if set_cookie:
-        set_csrf_cookie(response, viewer.csrf, over_https(request, plurum))
+        set_csrf_cookie(response, viewer.csrf, over_https(request, plurum.settings.trusted_proxies))
     secure(response)
     return response
