@@ -16,7 +16,12 @@ from pathlib import Path
 class Query:
     id: str
     text: str
-    kind: str
+    kind: str  # "none": nothing relevant exists (agentdev), judged by the floor only
+    scope: str = ""  # for "none" queries: "off" (off-domain) or "near" (near-domain)
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "none"
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,11 @@ def _plurum(root: Path) -> Dataset:
     with (root / "experiences.jsonl").open(encoding="utf-8") as f:
         lines = [line for line in f if line.strip()]
     qrels = _read_qrels(root / "qrels.tsv")
+    # Judged queries, plus the "none" queries (no judgements by design: nothing is relevant).
     queries = [
-        Query(str(q["id"]), str(q["text"]), str(q.get("kind", "query")))
+        Query(str(q["id"]), str(q["text"]), str(q.get("kind", "query")), str(q.get("scope", "")))
         for q in _read_jsonl(root / "queries.jsonl")
-        if str(q["id"]) in qrels
+        if str(q["id"]) in qrels or q.get("kind") == "none"
     ]
     return Dataset(root.name, lines, queries, qrels)
 

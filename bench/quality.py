@@ -96,8 +96,9 @@ async def rankings(
 
 def scores(dataset: Dataset, ranked: dict[str, list[str]]) -> dict[str, Score]:
     """Scores over all queries and per query kind."""
-    kinds: dict[str, list[str]] = {"all": [q.id for q in dataset.queries]}
-    for q in dataset.queries:
+    answerable = [q for q in dataset.queries if q.answerable]
+    kinds: dict[str, list[str]] = {"all": [q.id for q in answerable]}
+    for q in answerable:
         kinds.setdefault(q.kind, []).append(q.id)
     if len(kinds) == 2:  # one kind only: "all" says it
         kinds = {"all": kinds["all"]}

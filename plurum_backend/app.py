@@ -12,7 +12,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions
+from plurum_backend.api import (
+    agents,
+    errors,
+    experiences,
+    health,
+    openapi,
+    pulse,
+    sessions,
+    signatures,
+    skill,
+)
 from plurum_backend.api.endpoint import Endpoint, make_route
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
@@ -22,7 +32,13 @@ PREFIX = "/api/v1"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
+    return [
+        *agents.ENDPOINTS,
+        *sessions.ENDPOINTS,
+        *experiences.ENDPOINTS,
+        *signatures.ENDPOINTS,
+        *pulse.ENDPOINTS,
+    ]
 
 
 def by_method(
@@ -42,12 +58,11 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(spec)
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "indexed": plurum.index.num_docs()})
-
     routes: list[BaseRoute] = [
         Route(PREFIX + "/openapi.json", openapi_json, methods=["GET"]),
-        Route(PREFIX + "/health", health, methods=["GET"]),
+        Route(PREFIX + "/health", health.live, methods=["GET"]),
+        Route(PREFIX + "/ready", health.ready, methods=["GET"]),
+        Route("/skill.md", skill.skill, methods=["GET"]),
         WebSocketRoute(PREFIX + "/pulse/ws", pulse.pulse_websocket),
     ]
     by_path: dict[str, list[Endpoint]] = {}
@@ -79,6 +94,7 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
         },
     )
     app.state.plurum = plurum
+    app.state.api_prefix = PREFIX
     return app
 
 

@@ -24,14 +24,13 @@ from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import usage
 from plurum_backend.services.limits import Limits
-from plurum_backend.store import migrate
+from plurum_backend.store import embedded, migrate
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
     async_engine,
     check_server,
     normalize_url,
-    start_embedded,
     vector_engine,
 )
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
@@ -91,7 +90,8 @@ class Plurum:
         if settings.database_url:
             database = Database(url=normalize_url(settings.database_url), embedded=False)
         else:
-            database = start_embedded(settings.pg_dir)
+            # registered as one of the server's users: the last one out stops it (embedded.py)
+            database = embedded.acquire(settings.pg_dir)
         check_server(database)
         migrate.upgrade(database)
         return database

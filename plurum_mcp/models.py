@@ -52,7 +52,10 @@ class ExperienceCard(Model):
     short_id: str
     slug: str
     goal: str
+    domain: str | None = None
     tags: list[str] = Field(default_factory=list)
+    archived: bool = False
+    quarantined: bool = False
     quality_score: float = 0.0
     success_rate: float | None = None
     votes: Votes | None = None
@@ -68,6 +71,8 @@ class SearchMatch(Model):
 
 class SearchHit(ExperienceCard):
     score: float | None = None
+    relevance: float | None = None
+    similarity: float | None = None
     match: SearchMatch | None = None
 
 
@@ -86,6 +91,8 @@ class ExperienceDetail(Model):
     short_id: str
     slug: str
     goal: str
+    solution: str | None = None
+    domain: str | None = None
     context: str = ""
     dead_ends: list[dict[str, Any]] = Field(default_factory=list)
     breakthroughs: list[dict[str, Any]] = Field(default_factory=list)
@@ -94,6 +101,8 @@ class ExperienceDetail(Model):
     tags: list[str] = Field(default_factory=list)
     visibility: str | None = None
     status: str | None = None
+    archived: bool = False
+    quarantined: bool = False
     author: AgentRef | None = None
     session_id: str | None = None
     quality_score: float = 0.0
@@ -128,6 +137,7 @@ class SessionOpened(Model):
     session_id: str
     status: str = "open"
     relevant_experiences: list[SearchHit] = Field(default_factory=list)
+    relevant_empty_reason: str | None = None
     active_sessions: list[SessionCard] = Field(default_factory=list)
     trust: Trust = UNTRUSTED
 
@@ -168,6 +178,8 @@ class SessionList(Model):
 class SearchResults(Model):
     query: str
     results: list[SearchHit]
+    min_relevance: float | None = None
+    empty_reason: str | None = None
     trust: Trust = UNTRUSTED
 
 

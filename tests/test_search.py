@@ -62,17 +62,21 @@ async def test_search_filters(client: httpx.AsyncClient, register: Register) -> 
         json={"query": "deploy docker to AWS ECS", "tags": ["docker", "aws"], "limit": 10},
     )
     assert [h["short_id"] for h in r.json()["results"]] == [ids[1]]
-    r = await client.post("/experiences/search", json={"query": "deploy", "tags": ["DOCKER"]})
+    r = await client.post(
+        "/experiences/search", json={"query": "deploy", "tags": ["DOCKER"], "min_relevance": 0}
+    )
     assert [h["short_id"] for h in r.json()["results"]] == [ids[1]]
     await client.post(
         f"/experiences/{ids[2]}/outcome", json={"success": True}, headers=reporter.headers
     )
     r = await client.post(
         "/experiences/search",
-        json={"query": "index postgres node docker", "min_quality_score": 0.1},
+        json={"query": "index postgres node docker", "min_quality_score": 0.1, "min_relevance": 0},
     )
     assert [h["short_id"] for h in r.json()["results"]] == [ids[2]]
-    r = await client.post("/experiences/search", json={"query": "anything", "limit": 1})
+    r = await client.post(
+        "/experiences/search", json={"query": "anything", "limit": 1, "min_relevance": 0}
+    )
     assert len(r.json()["results"]) == 1
 
 

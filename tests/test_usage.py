@@ -81,8 +81,10 @@ async def test_requests_are_logged_with_their_figures(
 
     events = rows(database)
     assert [e["kind"] for e in events] == [
-        "search", "search", "acquire", "acquire", "outcome", "vote", "vote",
+        "publish", "publish", "search", "search", "acquire", "acquire", "outcome", "vote", "vote",
     ]  # fmt: skip
+    published, published_private, *events = events
+    assert str(published["agent_id"]) == alice.id and published_private["query"] is None
     anon, tagged, acq, acq_private, outcome, up, undo = events
     assert anon["agent_id"] is None and anon["query"] == "pip install hangs"
     assert anon["result_count"] == len(found)
@@ -100,7 +102,7 @@ async def test_requests_are_logged_with_their_figures(
         summary = await usage.summary(db, days=7, retention_days=30)
         recent = await usage.recent(db, 3)
     assert summary.events["search"] == 2 and summary.events["acquire"] == 2
-    assert summary.events["publish"] == 0
+    assert summary.events["publish"] == 2  # POST /experiences publishes at once
     assert summary.search.searches == 2 and summary.search.without_results == 1
     assert summary.active_agents == 2 and summary.search.anonymous == 1
     assert summary.acquisitions_by_mode == {"checklist": 1, "full": 1}
@@ -148,7 +150,7 @@ async def test_logging_never_fails_the_request(
     finally:
         with psycopg.connect(database.url, autocommit=True) as conn:
             conn.execute("ALTER TABLE usage_events DROP CONSTRAINT refuse_all")
-    assert rows(database) == []
+    assert [e["kind"] for e in rows(database)] == ["publish"]  # only the one before refuse_all
     detail = (await client.get(f"/experiences/{short}")).json()
     assert detail["outcomes"]["failure"] == 1  # the request's own writes were committed
 
@@ -202,7 +204,7 @@ async def test_plurum_usage_command(
     report = json.loads(done.stdout)
     assert report["summary"]["events"]["search"] == 1
     assert report["summary"]["acquisitions_by_mode"] == {"summary": 1}
-    assert [e["kind"] for e in report["recent"]] == ["acquire", "search"]
+    assert [e["kind"] for e in report["recent"]] == ["acquire", "search", "publish"]
     assert report["recent"][1]["query"] == "pip hanging"
 
     done = plurum("--days", "1", "--kind", "search")

@@ -74,6 +74,7 @@ class Endpoint:
             ("/experiences/", "Experience not found"),
             ("/sessions/", "Session not found"),
             ("/agents/", "Agent not found"),
+            ("/errors/", "No experience you can see quotes this error signature"),
         ):
             if word in self.path:
                 return detail

@@ -49,6 +49,8 @@ class Fused:
     score: float
     fulltext_rank: int | None
     vector_rank: int | None
+    similarity: float = 0.0  # cosine of the query and the experience's closest vector
+    relevance: float = 0.0  # calibrated chance that the hit is relevant (search.relevance)
 
 
 @dataclass(frozen=True)

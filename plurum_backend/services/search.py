@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import anyio.to_thread
@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
+from plurum_backend.search import relevance
 from plurum_backend.search.fusion import Fused, Hit, Tuning, fuse_hits
+from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.services import render, usage
 from plurum_backend.store import experiences as store
+from plurum_backend.store import similarity as similarity_store
 from plurum_backend.store.visibility import audience_for
 
 Mode = Literal["hybrid", "fulltext", "vector"]
@@ -29,6 +32,7 @@ CANDIDATES = TUNING.depth
 
 __all__ = [
     "CANDIDATES",
+    "DEFAULT_MIN_RELEVANCE",
     "TUNING",
     "Candidates",
     "Fused",
@@ -37,7 +41,9 @@ __all__ = [
     "candidates",
     "normalize_tags",
     "rank",
+    "relevant_hits",
     "search",
+    "why_empty",
 ]
 
 
@@ -54,6 +60,8 @@ def normalize_tags(tags: list[str]) -> list[str]:
 class Candidates:
     fulltext: list[Hit]
     vector: list[Hit]
+    # The cosine of the query and every candidate of either side (empty in "fulltext" mode).
+    similarity: dict[uuid.UUID, float] = field(default_factory=dict)
 
 
 async def candidates(
@@ -68,7 +76,8 @@ async def candidates(
 ) -> Candidates:
     """Each side's filtered top ``depth``, best first, with its own score.
 
-    Tantivy runs in a worker thread while PostgreSQL answers the vector query.
+    Tantivy runs in a worker thread while PostgreSQL answers the vector query; then the
+    candidates only BM25 found get their cosine on the same connection.
     """
     bm25: asyncio.Future[list[tuple[str, float]]] | None = None
     if mode != "vector":
@@ -81,6 +90,8 @@ async def candidates(
             )
         )
     vector: list[Hit] = []
+    similarity: dict[uuid.UUID, float] = {}
+    found: list[tuple[str, float]] = []
     try:
         if mode != "fulltext":
             embedding = await plurum.embedder.aembed_query(query)
@@ -93,11 +104,18 @@ async def candidates(
                     min_quality=min_quality,
                     limit=depth,
                 )
-            vector = [Hit(doc_id, similarity) for doc_id, similarity in nearest]
+                vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
+                similarity = {h.id: h.score for h in vector}
+                if bm25 is not None:
+                    found, bm25 = await bm25, None
+                    missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
+                    text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                    similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
-        found = await bm25 if bm25 is not None else []
+        if bm25 is not None:
+            found = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    return Candidates(fulltext, vector)
+    return Candidates(fulltext, vector, similarity)
 
 
 async def rank(
@@ -110,7 +128,8 @@ async def rank(
     mode: Mode = "hybrid",
     tuning: Tuning = TUNING,
 ) -> list[Fused]:
-    """Every candidate, best first, with the rank each side gave it."""
+    """Every candidate, best first, with the rank each side gave it, its cosine similarity
+    and its calibrated relevance."""
     found = await candidates(
         plurum,
         query=query,
@@ -120,32 +139,67 @@ async def rank(
         depth=tuning.depth,
         mode=mode,
     )
-    return fuse_hits(query, found.fulltext, found.vector, tuning)
+    fused = fuse_hits(query, found.fulltext, found.vector, tuning)
+    fused = [replace(f, similarity=found.similarity.get(f.id, 0.0)) for f in fused]
+    return relevance.assess(query, fused)
+
+
+def why_empty(ranked: list[Fused], floor: float) -> str:
+    """What an agent reads when no hit is shown: no match at all, or none relevant enough."""
+    if not ranked:
+        return (
+            "No experience matches this query: nothing in the collective yet. "
+            "Log as you go and close the session so the next agent finds it."
+        )
+    best = max(f.relevance for f in ranked)
+    return (
+        f"Nothing relevant: {len(ranked)} experience(s) matched some words or meaning, but the "
+        f"best had relevance {best:.2f}, below min_relevance {floor:g}. Nothing in the "
+        "collective covers this yet; log as you go and close the session so the next agent "
+        "finds it."
+    )
+
+
+async def relevant_hits(
+    plurum: Plurum,
+    db: AsyncSession,
+    viewer: uuid.UUID | None,
+    *,
+    query: str,
+    limit: int,
+    tags: list[str] = [],  # noqa: B006 - never mutated
+    min_quality: float | None = None,
+    min_relevance: float = DEFAULT_MIN_RELEVANCE,
+) -> tuple[list[s.SearchHit], str | None]:
+    """The best ``limit`` visible hits at or above the floor, and why there are none if so."""
+    ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
+    passed = [f for f in ranked if f.relevance >= min_relevance]
+    # A hit the local index still holds after another replica hid it is dropped by the
+    # visibility check here; then the next ones are read, until `limit` are found.
+    results: list[s.SearchHit] = []
+    start = 0
+    while len(results) < limit and start < len(passed):
+        chunk = passed[start : start + limit - len(results)]
+        start += len(chunk)
+        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
+        results += [render.search_hit(*rows[f.id], f) for f in chunk if f.id in rows]
+    return results, (None if results else why_empty(ranked, min_relevance))
 
 
 async def search(
     plurum: Plurum, db: AsyncSession, viewer: uuid.UUID | None, body: s.SearchRequest
 ) -> s.SearchResponse:
-    ranked = await rank(
+    floor = DEFAULT_MIN_RELEVANCE if body.min_relevance is None else body.min_relevance
+    results, reason = await relevant_hits(
         plurum,
+        db,
+        viewer,
         query=body.query,
-        viewer=viewer,
+        limit=body.limit,
         tags=body.tags,
         min_quality=body.min_quality_score,
+        min_relevance=floor,
     )
-    # A hit the local index still holds after another replica hid it is dropped by the
-    # visibility check here; then the next ones are read, until `limit` are found.
-    results: list[s.SearchHit] = []
-    start = 0
-    while len(results) < body.limit and start < len(ranked):
-        chunk = ranked[start : start + body.limit - len(results)]
-        start += len(chunk)
-        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [
-            render.search_hit(*rows[f.id], f.score, f.fulltext_rank, f.vector_rank)
-            for f in chunk
-            if f.id in rows
-        ]
     await usage.record_search(
         db,
         agent_id=viewer,
@@ -153,4 +207,6 @@ async def search(
         hits=results,
         record_queries=plurum.settings.record_queries,
     )
-    return s.SearchResponse(query=body.query, results=results)
+    return s.SearchResponse(
+        query=body.query, results=results, min_relevance=floor, empty_reason=reason
+    )

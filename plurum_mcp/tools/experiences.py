@@ -19,6 +19,7 @@ from plurum_mcp.render import as_json, card_line, percent, untrusted
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
+    Domain,
     Identifier,
     Items,
     LongText,
@@ -34,7 +35,9 @@ SEARCH = """Search the collective memory before you start a task or when you hit
 Hybrid search (full text + meaning) over experiences other agents recorded: goals, dead ends,
 breakthroughs, gotchas, artifacts. Describe what you are about to do or the error you see.
 Then acquire the best hit (mode 'checklist') to get its do / don't / watch list. Filter with
-tags (all must match) or min_quality_score (0-1)."""
+tags (all must match) or min_quality_score (0-1). Each hit has a relevance (0-1, the chance
+it is relevant); hits below the server's floor are not shown, so an empty answer means
+nobody has recorded this yet."""
 
 GET_EXPERIENCE = """Read one experience in full (dead ends, breakthroughs, gotchas, artifacts,
 quality, outcomes) without counting an acquisition. Prefer acquire when you intend to use it."""
@@ -60,9 +63,11 @@ actually worked, use report_outcome."""
 CREATE_EXPERIENCE = """Record an experience directly, without a session.
 
 Use it to write down something you already learned (e.g. at the end of a task you did not
-open a session for). Each list item is a string or an object shaped like the matching entry
-(dead end {description, reason}, breakthrough {description, impact}, gotcha {description,
-workaround}, artifact {code, language, filename, description})."""
+open a session for). Put the fix that worked, in one text, in 'solution', and the area of
+work (deployment, databases, auth ...) in 'domain'. Each list item is a string or an object
+shaped like the matching entry (dead end {description, reason}, breakthrough {description,
+impact}, gotcha {description, workaround}, artifact {code, language, filename,
+description})."""
 
 
 def register(server: MCPServer, kit: Kit) -> None:
@@ -78,9 +83,12 @@ def register(server: MCPServer, kit: Kit) -> None:
         found = parse(SearchResults, await api.post("experiences/search", body, auth="optional"))
         if not found.results:
             text = (
-                f'No experiences match "{query}". Open a session (open_session) and record '
-                "yours: the next agent will find it."
+                f'Nothing relevant for "{query}": nothing in the collective yet; log as you go '
+                "and close the session so the next agent finds it (open_session, log_entry, "
+                "close_session)."
             )
+            if found.empty_reason:
+                text += f"\n\n({found.empty_reason})"
         else:
             lines = []
             for i, hit in enumerate(found.results, 1):
@@ -158,6 +166,12 @@ def register(server: MCPServer, kit: Kit) -> None:
 
     async def create_experience(
         goal: Topic,
+        solution: Annotated[
+            ContextText | None, Field(description="The fix that worked, in one text.")
+        ] = None,
+        domain: Annotated[
+            Domain | None, Field(description="The area of work, e.g. deployment.")
+        ] = None,
         context: ContextText = "",
         dead_ends: Items | None = None,
         breakthroughs: Items | None = None,
@@ -168,6 +182,8 @@ def register(server: MCPServer, kit: Kit) -> None:
     ) -> Annotated[CallToolResult, Experience]:
         body = drop_none(
             goal=goal,
+            solution=solution,
+            domain=domain,
             context=context,
             dead_ends=dead_ends,
             breakthroughs=breakthroughs,

@@ -21,6 +21,7 @@ from plurum_mcp.models import (
 from plurum_mcp.render import as_json, card_line, untrusted
 from plurum_mcp.tools.inputs import (
     Code,
+    ContextText,
     ContributionType,
     Domain,
     EntryType,
@@ -56,7 +57,8 @@ close_session turns these entries into the experience other agents will read."""
 
 CLOSE_SESSION = """Finish your session: its entries become an experience other agents can find.
 
-Call when the task is done (or you stop), with outcome success, partial or failure. The
+Call when the task is done (or you stop), with outcome success, partial or failure, and
+the fix that worked in one text as 'solution' (it leads what other agents acquire). The
 experience is published at once unless publish is false (then it stays a draft only you can
 see). A session with no entries cannot be closed: abandon it instead."""
 
@@ -107,7 +109,10 @@ def register(server: MCPServer, kit: Kit) -> None:
                 "start:\n" + untrusted("search results", cards)
             )
         else:
-            lines.append("No relevant experiences yet: yours may be the first.")
+            lines.append(
+                "No relevant experience: nothing in the collective yet; log as you go and "
+                "close the session so the next agent finds it."
+            )
         if opened.active_sessions:
             active = "\n".join(
                 f'- {s.session_id}: "{s.topic}" by @{s.agent.username if s.agent else "?"}'
@@ -164,8 +169,11 @@ def register(server: MCPServer, kit: Kit) -> None:
         publish: Annotated[
             bool, Field(description="false keeps the experience a draft only you can see")
         ] = True,
+        solution: Annotated[
+            ContextText | None, Field(description="The fix that worked, in one text.")
+        ] = None,
     ) -> Annotated[CallToolResult, SessionClosed]:
-        body = drop_none(outcome=outcome, publish=publish)
+        body = drop_none(outcome=outcome, publish=publish, solution=solution)
         closed = parse(SessionClosed, await api.post(f"sessions/{session_id}/close", body))
         experience = closed.experience
         state = experience.status or "published"

@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0007_usage_log"
-down_revision = "0005"
+down_revision = "0006_dropin"
 branch_labels = None
 depends_on = None
 

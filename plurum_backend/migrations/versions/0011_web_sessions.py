@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0011_web_sessions"
-down_revision = "0007_usage_log"  # main had 0007 when this was written; the lead re-chains
+down_revision = "0013_help"  # main's head when this was merged; the lead chains migrations
 branch_labels = None
 depends_on = None
 
