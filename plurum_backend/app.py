@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -90,6 +92,8 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
         exception_handlers={
             PlurumError: errors.plurum_error,
             HTTPException: errors.http_error,
+            SQLAlchemyError: errors.database_error,
+            psycopg.Error: errors.database_error,
             Exception: errors.unexpected_error,
         },
     )

@@ -31,6 +31,10 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     pulse_similarity_threshold: float = 0.45
     pulse_auth_timeout_s: float = 10.0
+    # The longest any request waits on the database (statement, lock, pool checkout,
+    # connect): past it the request answers 503 with Retry-After (docs/operations.md).
+    db_timeout_s: float = 10.0
+    db_pool_size: int = 20  # request connections (plus as many again under bursts)
     # The usage log (services/usage.py): days kept, and whether search queries keep their text.
     usage_retention_days: int = 30
     record_queries: bool = True
@@ -69,6 +73,8 @@ class Settings:
             port=int(port_text),
             embedding_model=env.get("PLURUM_EMBEDDING_MODEL") or DEFAULT_MODEL,
             pulse_similarity_threshold=threshold,
+            db_timeout_s=_seconds(env, "PLURUM_DB_TIMEOUT_S", 10.0),
+            db_pool_size=_count(env, "PLURUM_DB_POOL_SIZE", 20) or 20,
             usage_retention_days=_days(env, "PLURUM_USAGE_RETENTION_DAYS", 30),
             record_queries=_flag(env, "PLURUM_RECORD_QUERIES", True),
         )
@@ -79,6 +85,17 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     if not text.isdigit():
         raise ConfigError(f"{name} must be a whole number (0 turns the limit off), got {text!r}.")
     return int(text)
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip() or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds from 0.1 to 3600, got {text!r}.")
+    return value
 
 
 def _days(env: dict[str, str], name: str, default: int) -> int:

@@ -143,6 +143,8 @@ class SearchRequest(Request):
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
     # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
     min_relevance: float | None = Field(default=None, ge=0, le=1)
+    # What the caller runs: hits get environment_fit; advice that worked there ranks higher.
+    environment: Environment | None = None
 
 
 ListItem = (
@@ -297,6 +299,23 @@ class ExperienceCard(Response):
 class SearchMatch(Response):
     fulltext_rank: int | None
     vector_rank: int | None
+    signature: bool = Field(
+        default=False, description="The experience quotes the same error as the query."
+    )
+
+
+class EnvironmentConflict(Response):
+    package: str
+    theirs: str
+    yours: str
+    breaking: bool = Field(description="Across a major version (or a 0.x minor).")
+
+
+class EnvironmentFit(Response):
+    """The caller's packages against the experience author's (services.environment)."""
+
+    matches: list[str]
+    conflicts: list[EnvironmentConflict]
 
 
 class SearchHit(ExperienceCard):
@@ -304,6 +323,10 @@ class SearchHit(ExperienceCard):
     relevance: float  # calibrated chance that the hit is relevant, in [0, 1]
     similarity: float  # cosine of the query and the experience's closest vector
     match: SearchMatch
+    environment_fit: EnvironmentFit | None = Field(
+        default=None,
+        description="When the request gave an environment and the experience has one.",
+    )
 
 
 class SimilarHit(ExperienceCard):

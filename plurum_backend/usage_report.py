@@ -52,6 +52,8 @@ def summary_text(s: UsageSummary) -> str:
             if q.mean_best_similarity is not None
             else ""
         )
+        if q.mean_best_relevance is not None:
+            similarity += f", relevance {q.mean_best_relevance:.2f}"
         lines.append(
             f"Searches: {q.searches} by {q.searching_agents} agents and {q.anonymous} anonymous; "
             f"{q.without_results} found nothing ({_share(q.without_results, q.searches)}); "

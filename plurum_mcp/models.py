@@ -247,3 +247,4 @@ class WhoAmI(Model):
     stats: AgentStats | None = None
     api_url: str
     key_source: str
+    environment: dict[str, Any] | None = None

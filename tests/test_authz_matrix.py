@@ -66,7 +66,8 @@ class World:
         """The signature of an error quoted by an experience of the row's visibility."""
         body = {
             "goal": self.topic,
-            "context": f'psql said: ERROR:  relation "{self.topic[-10:]}" does not exist',
+            # an error of this row only (its number): rows must not share a signature
+            "context": f'ERROR:  relation "matrix_{self.topic.split()[2]}" does not exist',
             "visibility": self.visibility,
         }
         created = await self.post("/experiences", body)

@@ -154,13 +154,24 @@ async def test_solution_and_domain_are_first_class(
     assert exp["dead_ends"] == [
         {"description": "More logging", "reason": "SIGKILL leaves no trace"}
     ]
-    # searchable by a word only the solution has, on both sides of the hybrid
-    r = await client.post("/experiences/search", json={"query": "quokkafix"})
+    # full text: a word only the solution has, and the domain (no relevance floor here: a
+    # made-up word means nothing to the model, which is the floor's business)
+    r = await client.post("/experiences/search", json={"query": "quokkafix", "min_relevance": 0})
     (hit,) = r.json()["results"]
     assert hit["short_id"] == exp["short_id"] and hit["match"]["fulltext_rank"] == 1
     assert hit["domain"] == "infrastructure" and hit["id"] == exp["id"]
-    r = await client.post("/experiences/search", json={"query": "infrastructure"})
+    r = await client.post(
+        "/experiences/search", json={"query": "infrastructure", "min_relevance": 0}
+    )
     assert exp["short_id"] in [h["short_id"] for h in r.json()["results"]]
+    # vectors: the same experience without its solution is further from a question about it
+    bare = await create(client, agent, solution=None, domain=None)
+    r = await client.post(
+        "/experiences/search",
+        json={"query": "set worker_max_memory_per_child to recycle prefork children"},
+    )
+    similarity = {h["short_id"]: h["similarity"] for h in r.json()["results"]}
+    assert similarity[exp["short_id"]] > similarity.get(bare["short_id"], 0.0)
 
     async def acquire(mode: str) -> dict[str, Any]:
         r = await client.post(

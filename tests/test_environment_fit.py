@@ -36,3 +36,32 @@ def test_only_packages_both_sides_name_are_compared() -> None:
     )
     assert result.matches == ["@types/node"] and result.conflicts == []
     assert fit({}, {"x": "1"}).matches == []
+
+
+def test_leaning_prefers_advice_that_worked_on_your_versions() -> None:
+    from plurum_backend.services.environment import Evidence, leaning
+
+    v1, v2 = {"pydantic": "1.10.13"}, {"pydantic": "2.7.4"}
+    assert leaning(Evidence(successes=[v2], failures=[]), v2) == 1
+    assert leaning(Evidence(successes=[v1], failures=[]), v2) == -1
+    assert leaning(Evidence(successes=[v1, v2], failures=[]), v2) == 1
+    assert leaning(Evidence(successes=[v2], failures=[{"pydantic": "2.6.0"}]), v2) == -1
+    assert leaning(Evidence(successes=[{"react": "18.2.0"}], failures=[]), v2) == 0
+    assert leaning(Evidence(successes=[], failures=[]), v2) == 0
+
+
+def test_bench_environment_prefers_the_callers_versions() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.environment", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    report = json.loads(done.stdout)
+    assert report["with environment"]["top1"] > report["without environment"]["top1"]

@@ -126,3 +126,106 @@ async def test_environment_input_is_bounded_and_scrubbed(
     r = await create({"runtime": f"python 3.11 {token}"})
     assert r.status_code == 201
     assert token not in r.text and r.json()["redactions"]
+
+
+async def test_an_error_query_puts_experiences_with_its_signature_first(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    agent = await register()
+    same = await client.post(
+        "/experiences",
+        headers=agent.headers,
+        json={
+            "goal": "Compose stack: the worker starts before its database",
+            "context": TRACE.format(home="/home/a", n=119, ip="127.0.0.1"),
+            "solution": "depends_on with condition: service_healthy",
+        },
+    )
+    wordy = await client.post(
+        "/experiences",
+        headers=agent.headers,
+        json={
+            "goal": "psycopg OperationalError connection failed Connection refused on server port",
+            "context": "psycopg connection failed: connection refused, the server at port 5432 "
+            "was not running; psycopg.OperationalError is raised by psycopg.connect",
+        },
+    )
+    assert same.status_code == wordy.status_code == 201
+    query = TRACE.format(home="/srv/job", n=131, ip="10.9.8.7")
+    r = await client.post("/experiences/search", json={"query": query, "min_relevance": 0})
+    hits = r.json()["results"]
+    assert hits[0]["short_id"] == same.json()["short_id"], [h["goal"] for h in hits]
+    assert hits[0]["match"]["signature"] is True
+    assert all(h["match"]["signature"] is False for h in hits[1:])
+    # prose about the same error carries no signature: no promotion
+    prose = await client.post(
+        "/experiences/search", json={"query": "worker cannot connect to postgres"}
+    )
+    assert all(h["match"]["signature"] is False for h in prose.json()["results"])
+
+
+async def test_search_prefers_advice_that_worked_on_the_callers_versions(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    author = await register()
+    # neighbours set each side's score range, as a real collection does
+    for goal in (
+        "Validate user input in a signup form",
+        "Send email through an SMTP relay",
+        "Load pydantic settings from environment variables",
+    ):
+        body = {"goal": goal}
+        assert (await client.post("/experiences", headers=author.headers, json=body)).is_success
+    made = {}
+    # the same words but the API's version: only the environments tell them apart
+    for major, fix in (("1.10.13", "the v1 API"), ("2.7.4", "the v2 API")):
+        r = await client.post(
+            "/experiences",
+            headers=author.headers,
+            json={
+                "goal": "Validate an email field on a pydantic model",
+                "solution": f"Decorate a classmethod with {fix} and raise ValueError",
+                "environment": {"runtime": "python 3.11", "packages": {"pydantic": major}},
+            },
+        )
+        assert r.status_code == 201, r.text
+        made[major] = r.json()["short_id"]
+
+    async def first(packages: dict[str, str]) -> dict[str, object]:
+        body = {
+            "query": "validate an email field on a pydantic model",
+            "environment": {"packages": packages},
+            "min_relevance": 0,
+        }
+        r = await client.post("/experiences/search", json=body)
+        assert r.status_code == 200, r.text
+        hit: dict[str, object] = r.json()["results"][0]
+        return hit
+
+    on_v2 = await first({"pydantic": "2.8.0", "fastapi": "0.111.0"})
+    assert on_v2["short_id"] == made["2.7.4"]
+    assert on_v2["environment_fit"] == {
+        "matches": [],
+        "conflicts": [
+            {"package": "pydantic", "theirs": "2.7.4", "yours": "2.8.0", "breaking": False}
+        ],
+    }
+    on_v1 = await first({"pydantic": "1.10.2"})
+    assert on_v1["short_id"] == made["1.10.13"]
+
+    # an open session with an environment gets the same preference
+    opened = await client.post(
+        "/sessions",
+        headers=(await register()).headers,
+        json={
+            "topic": "validate an email field on a pydantic model",
+            "environment": {"packages": {"pydantic": "1.9.0"}},
+        },
+    )
+    relevant = opened.json()["relevant_experiences"]
+    assert relevant and relevant[0]["short_id"] == made["1.10.13"]
+    assert relevant[0]["environment_fit"]["conflicts"][0]["breaking"] is False
+
+    # without an environment, nothing is said about fit
+    r = await client.post("/experiences/search", json={"query": "pydantic email validator"})
+    assert all(h["environment_fit"] is None for h in r.json()["results"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,20 @@ def test_lookup_keys_overlap_exactly_when_errors_are_the_same() -> None:
         for stored in (bare, in_requests, in_pydantic, other):
             overlap = set(lookup_keys([query])) & set(stored_keys([stored]))
             assert bool(overlap) == query.same_error(stored), (query, stored)
+
+
+def test_bench_signatures_runs_on_the_bundled_set() -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.signatures", "--dataset", "bench/data/experiences", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    report = json.loads(done.stdout)
+    assert report["error_queries"] == 71 and report["target_matched"] >= 20
+    assert report["matched"].get("unjudged", 0) <= 2

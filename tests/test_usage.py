@@ -88,9 +88,11 @@ async def test_requests_are_logged_with_their_figures(
     anon, tagged, acq, acq_private, outcome, up, undo = events
     assert anon["agent_id"] is None and anon["query"] == "pip install hangs"
     assert anon["result_count"] == len(found)
-    assert anon["best_score"] == pytest.approx(max(h["score"] for h in found))
+    for column, field in (("best_score", "score"), ("best_relevance", "relevance")):
+        assert anon[column] == pytest.approx(max(h[field] for h in found), abs=1e-4)
+    assert anon["best_similarity"] == pytest.approx(max(h["similarity"] for h in found), abs=1e-4)
     assert str(tagged["agent_id"]) == bob.id and tagged["result_count"] == 0
-    assert tagged["best_score"] is None
+    assert tagged["best_score"] is tagged["best_relevance"] is tagged["best_similarity"] is None
     assert acq["mode"] == "checklist" and str(acq["agent_id"]) == bob.id
     assert acq_private["mode"] == "full"
     assert outcome["success"] is True
@@ -104,6 +106,7 @@ async def test_requests_are_logged_with_their_figures(
     assert summary.events["search"] == 2 and summary.events["acquire"] == 2
     assert summary.events["publish"] == 2  # POST /experiences publishes at once
     assert summary.search.searches == 2 and summary.search.without_results == 1
+    assert summary.search.mean_best_relevance == pytest.approx(anon["best_relevance"])
     assert summary.active_agents == 2 and summary.search.anonymous == 1
     assert summary.acquisitions_by_mode == {"checklist": 1, "full": 1}
     assert summary.outcomes == {"success": 1, "failure": 0}

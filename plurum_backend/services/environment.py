@@ -13,7 +13,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Conflict", "Fit", "fit", "normalize_package", "series"]
+from plurum_backend.store.environments import Evidence
+
+__all__ = [
+    "ENVIRONMENT_WEIGHT",
+    "Conflict",
+    "Evidence",
+    "Fit",
+    "fit",
+    "leaning",
+    "normalize_package",
+    "series",
+]
 
 _NUMBERS = re.compile(r"\d+")
 
@@ -75,3 +86,28 @@ def fit(theirs: Mapping[str, str], yours: Mapping[str, str]) -> Fit:
 
 def _release(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in _NUMBERS.findall(version)[:3])
+
+
+# Added to (or taken from) a hit's fused score, which lies in [0, 1], to prefer advice that
+# worked on the caller's versions: enough to swap neighbours, never to lift a weak match over
+# a strong one (docs/help.md has the dev-set figures).
+ENVIRONMENT_WEIGHT = 0.1
+
+
+def leaning(evidence: Evidence, yours: Mapping[str, str]) -> int:
+    """+1 when it worked somewhere that fits yours, -1 when it only ever worked on versions
+    that break against yours (or failed on yours), 0 when nothing can be said."""
+
+    def fits(packages: Mapping[str, str]) -> bool | None:
+        result = fit(packages, yours)
+        if result.breaking:
+            return False
+        return True if result.matches or result.conflicts else None
+
+    worked = [fits(p) for p in evidence.successes]
+    failed_here = any(fits(p) for p in evidence.failures)
+    if any(w is True for w in worked) and not failed_here:
+        return 1
+    if failed_here or (worked and all(w is False for w in worked)):
+        return -1
+    return 0

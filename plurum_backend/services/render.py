@@ -6,6 +6,7 @@ from typing import Any
 
 from plurum_backend import schemas as s
 from plurum_backend.search.fusion import Fused
+from plurum_backend.services.environment import fit
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
 from plurum_backend.store.visibility import is_quarantined
@@ -63,14 +64,32 @@ def experience_card(exp: Experience, username: str) -> s.ExperienceCard:
     return s.ExperienceCard.model_validate(_card_fields(exp, username))
 
 
-def search_hit(exp: Experience, username: str, hit: Fused) -> s.SearchHit:
+def environment_fit(exp: Experience, yours: dict[str, str] | None) -> s.EnvironmentFit | None:
+    theirs = (exp.environment or {}).get("packages")
+    if not yours or not theirs:
+        return None
+    result = fit(theirs, yours)
+    return s.EnvironmentFit(
+        matches=result.matches,
+        conflicts=[s.EnvironmentConflict(**vars(c)) for c in result.conflicts],
+    )
+
+
+def search_hit(
+    exp: Experience, username: str, hit: Fused, packages: dict[str, str] | None = None
+) -> s.SearchHit:
     return s.SearchHit.model_validate(
         {
             **_card_fields(exp, username),
+            "environment_fit": environment_fit(exp, packages),
             "score": round(hit.score, 6),
             "relevance": round(hit.relevance, 4),
             "similarity": round(hit.similarity, 4),
-            "match": s.SearchMatch(fulltext_rank=hit.fulltext_rank, vector_rank=hit.vector_rank),
+            "match": s.SearchMatch(
+                fulltext_rank=hit.fulltext_rank,
+                vector_rank=hit.vector_rank,
+                signature=hit.signature,
+            ),
         }
     )
 

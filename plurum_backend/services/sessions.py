@@ -54,7 +54,12 @@ async def open_session(
 
     # The same ranking and relevance floor as search (services.search.relevant_hits).
     relevant, relevant_empty = await relevant_hits(
-        plurum, tx.db, agent.id, query=text, limit=RELEVANT_LIMIT
+        plurum,
+        tx.db,
+        agent.id,
+        query=text,
+        limit=RELEVANT_LIMIT,
+        packages=(session.environment or {}).get("packages"),
     )
     nearby = await store.similar_open(
         tx.db,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.store import usage as store
+from plurum_backend.store.faults import is_fault
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ async def record(
     result_count: int | None = None,
     best_score: float | None = None,
     best_similarity: float | None = None,
+    best_relevance: float | None = None,
     mode: str | None = None,
     success: bool | None = None,
     vote: str | None = None,  # the vote now held, "up" or "down", or "undo"
@@ -67,6 +69,7 @@ async def record(
         "result_count": result_count,
         "best_score": best_score,
         "best_similarity": best_similarity,
+        "best_relevance": best_relevance,
         "mode": mode,
         "success": success,
         "vote": vote,
@@ -74,16 +77,23 @@ async def record(
     try:
         async with db.begin_nested():
             await store.add(db, values)
-    except Exception:  # the request matters more than its log line
-        log.warning("could not record a %s usage event", kind, exc_info=True)
+    except Exception as exc:  # the request matters more than its log line
+        # the database going away is logged once elsewhere: no traceback for it here
+        log.warning("could not record a %s usage event", kind, exc_info=not is_fault(exc))
 
 
 class ScoredHit(Protocol):
-    """A returned search result: its fused relevance score, and the cosine similarity of the
-    query and the experience where the response carries one."""
+    """A returned search result: its fused ``score`` (orders one query's hits), calibrated
+    ``relevance`` (comparable across searches) and cosine ``similarity`` to the query."""
 
     @property
     def score(self) -> float: ...
+
+    @property
+    def relevance(self) -> float: ...
+
+    @property
+    def similarity(self) -> float: ...
 
 
 async def record_search(
@@ -95,7 +105,6 @@ async def record_search(
     record_queries: bool,
 ) -> None:
     """A search, with the number of results actually returned and the best of their scores."""
-    similarities = [float(sim) for h in hits if (sim := getattr(h, "similarity", None)) is not None]
     await record(
         db,
         "search",
@@ -103,7 +112,8 @@ async def record_search(
         query=Scrub().text(query.strip()) if record_queries else None,
         result_count=len(hits),
         best_score=max((h.score for h in hits), default=None),
-        best_similarity=max(similarities, default=None),
+        best_similarity=max((h.similarity for h in hits), default=None),
+        best_relevance=max((h.relevance for h in hits), default=None),
     )
 
 
@@ -142,7 +152,8 @@ class SearchStats(Model):
     without_results: int  # returned nothing (after the relevance floor)
     mean_results: float | None
     mean_best_similarity: float | None
-    mean_best_score: float | None
+    mean_best_relevance: float | None
+    mean_best_score: float | None  # fused scores only order one query's hits: a rough figure
     with_query_text: int
     searching_agents: int  # distinct registered agents
     anonymous: int  # searches made without a key
@@ -192,6 +203,7 @@ class UsageEventView(Model):
     result_count: int | None
     best_score: float | None
     best_similarity: float | None
+    best_relevance: float | None
     mode: str | None
     success: bool | None
     vote: str | None
@@ -246,6 +258,7 @@ async def recent(db: AsyncSession, limit: int, kind: str | None = None) -> list[
             result_count=row["result_count"],
             best_score=row["best_score"],
             best_similarity=row["best_similarity"],
+            best_relevance=row["best_relevance"],
             mode=row["mode"],
             success=row["success"],
             vote=row["vote"],

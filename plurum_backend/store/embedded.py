@@ -223,6 +223,11 @@ def _running_pid(pg_dir: Path) -> int | None:
     return int(info.pid)
 
 
+def stop_now(pg_dir: Path) -> None:
+    """Stop the server now, registered users or not (tests and benchmarks)."""
+    _stop(pg_dir)
+
+
 def _stop(pg_dir: Path) -> None:
     """A fast shutdown: SIGINT to the postmaster (what ``pg_ctl stop -m fast`` sends), which
     ends open connections, checkpoints and exits. Signalled directly rather than through

@@ -59,7 +59,7 @@ class Session(Base):
     visibility: Mapped[str] = mapped_column(String(10), default="public")
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     outcome: Mapped[str | None] = mapped_column(String(10))
-    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
     experience_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("experiences.id", use_alter=True, name="sessions_experience_id_fkey")
@@ -118,7 +118,7 @@ class Experience(Base):
     down_votes: Mapped[int] = mapped_column(Integer, default=0)
     acquisitions: Mapped[int] = mapped_column(Integer, default=0)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # search.signatures: the errors it quotes (JSON for the detail) and their lookup keys
     error_signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     signature_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
@@ -138,7 +138,7 @@ class Outcome(Base):
     context_notes: Mapped[str | None] = mapped_column(Text)
     execution_time_ms: Mapped[int | None] = mapped_column(BigInteger)
     error_message: Mapped[str | None] = mapped_column(Text)
-    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -245,6 +245,7 @@ class UsageEvent(Base):
     result_count: Mapped[int | None] = mapped_column(Integer)
     best_score: Mapped[float | None] = mapped_column(Float)
     best_similarity: Mapped[float | None] = mapped_column(Float)
+    best_relevance: Mapped[float | None] = mapped_column(Float)  # 0014_usage_relevance
     mode: Mapped[str | None] = mapped_column(String(20))
     success: Mapped[bool | None] = mapped_column(Boolean)
     vote: Mapped[str | None] = mapped_column(String(4))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from plurum_backend.store.models import Agent, Experience
 from plurum_backend.store.visibility import experience_discoverable_by
@@ -44,16 +45,26 @@ async def quoting(
 
 
 async def quoting_ids(
-    db: AsyncSession, keys: list[str], viewer: uuid.UUID | None, limit: int
+    conn: AsyncConnection,
+    keys: list[str],
+    *,
+    viewer: uuid.UUID | None,
+    tags: Sequence[str],
+    min_quality: float | None,
+    limit: int,
 ) -> list[uuid.UUID]:
-    """The ids of ``quoting``, for search's ranking."""
+    """For search: the experiences that quote one of the query's errors, with its filters."""
     if not keys:
         return []
+    conditions = [Experience.signature_keys.overlap(keys), experience_discoverable_by(viewer)]
+    if tags:
+        conditions.append(Experience.tags.contains(list(tags)))
+    if min_quality is not None and min_quality > 0:
+        conditions.append(Experience.quality_score >= min_quality)
     query = (
         select(Experience.id)
-        .where(Experience.signature_keys.overlap(keys))
-        .where(experience_discoverable_by(viewer))
+        .where(*conditions)
         .order_by(Experience.quality_score.desc(), Experience.created_at.desc())
         .limit(limit)
     )
-    return list((await db.execute(query)).scalars())
+    return list((await conn.execute(query)).scalars())

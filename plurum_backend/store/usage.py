@@ -49,6 +49,7 @@ async def search_stats(db: AsyncSession, since: datetime) -> dict[str, Any]:
                 func.count(E.query),
                 func.count(func.distinct(E.agent_id)),
                 func.count().filter(E.agent_id.is_(None)),
+                func.avg(E.best_relevance),
             ).where(E.kind == "search", E.created_at >= since)
         )
     ).one()
@@ -61,6 +62,7 @@ async def search_stats(db: AsyncSession, since: datetime) -> dict[str, Any]:
         "with_query_text": int(row[5]),
         "searching_agents": int(row[6]),
         "anonymous": int(row[7]),
+        "mean_best_relevance": None if row[8] is None else float(row[8]),
     }
 
 
@@ -140,6 +142,7 @@ async def recent(db: AsyncSession, limit: int, kind: str | None = None) -> list[
             E.result_count,
             E.best_score,
             E.best_similarity,
+            E.best_relevance,
             E.mode,
             E.success,
             E.vote,

@@ -93,7 +93,9 @@ def register(server: MCPServer, kit: Kit) -> None:
         ] = None,
         visibility: Visibility = "public",
     ) -> Annotated[CallToolResult, SessionOpened]:
-        body = drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        body = kit.with_environment(
+            drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        )
         opened = parse(SessionOpened, await api.post("sessions", body))
         lines = [
             f"Session {opened.session_id} is open. Log entries with log_entry as you work "
