@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0011_web_sessions"
-down_revision = "0014_usage_relevance"  # main's head at the last merge; the lead chains migrations
+down_revision = "0009_embedding_meta"
 branch_labels = None
 depends_on = None
 
