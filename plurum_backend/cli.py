@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -370,7 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM ends the process like Ctrl-C does, through the `finally` below, even while the
     # model loads; uvicorn takes both signals over while serving and re-raises them after
     # its graceful shutdown, which lands here too.
-    signal.signal(signal.SIGTERM, _terminated)
+    if threading.current_thread() is threading.main_thread():  # tests call main in threads
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         func(args)
     except PlurumError as exc:
