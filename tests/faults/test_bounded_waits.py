@@ -22,7 +22,7 @@ from plurum_mcp.backend import PlurumAPI
 from plurum_mcp.errors import BackendRefusedError
 from tests.faults.conftest import Instance, MakeInstance
 
-LIMIT_S = 2.0
+LIMIT_S = 3.0  # short for a quick test; long enough for a write's embedding here
 
 
 async def timed(
