@@ -104,7 +104,7 @@ async def test_held_lock_answers_within_the_limit(instance: MakeInstance) -> Non
     assert all(r.is_success for _, r in after), [r.text for _, r in after]
     assert refused.value.status == 503
     assert refused.value.message.startswith("Plurum is temporarily unavailable (503)")
-    assert "Retry in about 2 s." in refused.value.message
+    assert f"Retry in about {LIMIT_S:g} s." in refused.value.message
     print(f"MCP tool error: {refused.value.message}")
 
 
