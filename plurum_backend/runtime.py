@@ -191,10 +191,17 @@ class Plurum:
     # -- unit of work -------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, deadline: bool = False) -> AsyncIterator[Tx]:
         """One unit of work. A database or disk fault inside it (or at commit) is raised as
-        the PlurumError the caller should see (503 Unavailable, 507 InsufficientStorage)."""
-        async with self._faults_translated(), self.sessions() as db:
+        the PlurumError the caller should see (503 Unavailable, 507 InsufficientStorage).
+        ``deadline`` (every API request) bounds the unit of work up to its commit to
+        PLURUM_DB_TIMEOUT_S (``request_deadline``); the indexing after the commit is not
+        bounded, since a committed write must not be answered with an error."""
+        async with (
+            self._faults_translated(),
+            self.request_deadline(enabled=deadline),
+            self.sessions() as db,
+        ):
             tx = Tx(db)
             try:
                 yield tx
@@ -225,7 +232,7 @@ class Plurum:
             yield db
 
     @contextlib.asynccontextmanager
-    async def request_deadline(self) -> AsyncIterator[None]:
+    async def request_deadline(self, *, enabled: bool = True) -> AsyncIterator[None]:
         """Bound a request's unit of work to PLURUM_DB_TIMEOUT_S as a whole.
 
         Each statement, lock wait, pool checkout and connect is bounded by the same limit on
@@ -235,6 +242,9 @@ class Plurum:
         psycopg cancel it on the server, and an interrupted commit was not acknowledged.
         """
         limit = self.settings.db_timeout_s
+        if not enabled:
+            yield
+            return
         try:
             async with asyncio.timeout(limit):
                 yield
