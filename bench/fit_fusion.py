@@ -142,7 +142,12 @@ def rankers(replay: Replay) -> dict[str, Ranker]:
         "vector only": production(
             Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0)
         ),
-        "**shipped v2: evidence 0.3, errors min-max 0.6**": production(Tuning()),
+        "evidence 0.3, errors min-max 0.6": production(
+            Tuning(fulltext_share=0.3, strong_fulltext_share=0.3)
+        ),
+        "**shipped v2: evidence 0.2..0.5 by best BM25/ceiling over 0.5, errors 0.6**": (
+            production(Tuning())
+        ),
     }
     for a in (0.2, 0.3, 0.4, 0.5):
         variants[f"convex {a}"] = convex(fixed(a))
@@ -172,4 +177,21 @@ def rankers(replay: Replay) -> dict[str, Ranker]:
         variants[f"errors min-max 0.6; else {a} self-max + raw cosine, filled"] = convex(
             fixed(a), ft_norm="selfmax", errors=0.6, vec_norm="raw+fill"
         )
+    for lo, hi, knee in itertools.product((0.2, 0.3), (0.4, 0.5, 0.6), (0.3, 0.5)):
+        variants[f"evidence, share {lo}..{hi} by best BM25/ceiling over {knee}"] = convex(
+            by_best_share(lo, hi, knee), ft_norm="selfmax", errors=0.6, vec_norm="raw+fill"
+        )
     return {label: make(replay) for label, make in variants.items()}
+
+
+def by_best_share(low: float, high: float, knee: float) -> Callable[[QueryReplay, int], float]:
+    """BM25 share grows with the best BM25 score over the query's ceiling."""
+
+    def share(q: QueryReplay, n: int) -> float:
+        if not q.fulltext:
+            return low
+        ceiling = 2.2 * sum(idf(df, n) for df in q.terms.values()) or 1.0
+        best = min(1.0, q.fulltext[0][1] / ceiling)
+        return low + (high - low) * min(1.0, best / knee)
+
+    return share

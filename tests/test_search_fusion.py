@@ -90,7 +90,7 @@ def test_evidence_fusion_keeps_a_weak_bm25_hit_weak() -> None:
     # BM25's best hit holds a tenth of the query's ceiling; min-max would make it 1.0.
     fulltext = [Hit(A, 1.0), Hit(B, 0.5), Hit(C, 0.1)]
     vector = [Hit(B, 0.6), Hit(A, 0.55), Hit(C, 0.2)]
-    tuning = Tuning(fusion="evidence", fulltext_share=0.3)
+    tuning = Tuning(fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3)
     fused = fuse_hits("why is my app slow", fulltext, vector, tuning, ceiling=10.0)
     assert [f.id for f in fused] == [B, A, C]
     by_id = {f.id: f for f in fused}
@@ -102,7 +102,7 @@ def test_evidence_fusion_keeps_a_weak_bm25_hit_weak() -> None:
 
 
 def test_evidence_fusion_uses_the_cosine_of_bm25_only_hits() -> None:
-    tuning = Tuning(fusion="evidence", fulltext_share=0.3)
+    tuning = Tuning(fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3)
     fused = fuse_hits(
         "q words", [Hit(C, 5.0)], [Hit(A, 0.5)], tuning, ceiling=5.0, similarity={C: 0.4}
     )
@@ -112,7 +112,9 @@ def test_evidence_fusion_uses_the_cosine_of_bm25_only_hits() -> None:
 def test_evidence_fusion_falls_back_to_convex_for_errors_and_without_ceiling() -> None:
     fulltext = [Hit(A, 10.0), Hit(B, 1.0)]
     vector = [Hit(B, 0.9), Hit(A, 0.1)]
-    tuning = Tuning(fusion="evidence", fulltext_share=0.3, error_fulltext_share=0.6)
+    tuning = Tuning(
+        fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3, error_fulltext_share=0.6
+    )
     error = fuse_hits("ValueError: bad thing", fulltext, vector, tuning, ceiling=100.0)
     assert error[0].id == A and error[0].score == pytest.approx(0.6)
     assert fuse_hits("plain", fulltext, vector, tuning)[0].score == pytest.approx(0.7)
@@ -135,3 +137,13 @@ def test_relevance_is_a_probability_that_grows_with_evidence() -> None:
     assert [f.id for f in rated] == [B, A]  # order unchanged
     assert all(0.0 <= f.relevance <= 1.0 for f in rated)
     assert rated[0].relevance > 0.5 > rated[1].relevance
+
+
+def test_evidence_share_grows_with_bm25_evidence() -> None:
+    tuning = Tuning(fusion="evidence", fulltext_share=0.2, strong_fulltext_share=0.5)
+    # best BM25 / ceiling = 0.5 reaches the knee: share 0.5
+    strong = fuse_hits("q words", [Hit(A, 5.0)], [Hit(A, 0.4)], tuning, ceiling=10.0)
+    assert strong[0].score == pytest.approx(0.5 * 0.5 + 0.5 * 0.4)
+    # 0.1 is a fifth of the knee: share 0.2 + 0.3 / 5
+    weak = fuse_hits("q words", [Hit(A, 1.0)], [Hit(A, 0.4)], tuning, ceiling=10.0)
+    assert weak[0].score == pytest.approx(0.26 * 0.1 + 0.74 * 0.4)

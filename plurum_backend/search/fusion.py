@@ -7,7 +7,10 @@ Three fusions are implemented so the benchmark can compare them (docs/search.md)
   every query term at saturation would score) and the cosine is used as it is:
   ``a * min(1, bm25 / ceiling) + (1 - a) * cos``. A weak best BM25 hit stays weak, so a
   paraphrase that shares two common words with a wrong experience no longer outranks the
-  vectors' answer. Pasted error output is fused ``convex`` instead (exact strings decide).
+  vectors' answer. ``a`` itself follows BM25's evidence: from ``fulltext_share`` when the
+  best BM25 hit holds little of the query to ``strong_fulltext_share`` once it reaches
+  ``strong_knee`` of the ceiling. Pasted error output is fused ``convex`` instead (exact
+  strings decide).
 - ``convex``: a convex combination of scores, each list min-max normalized over its own
   candidates: ``a * bm25' + (1 - a) * cos'``; a side that did not find a document adds 0.
 - ``rrf``: weighted reciprocal rank fusion, ``a / (k + rank_bm25) + (1 - a) / (k + rank_vec)``.
@@ -62,13 +65,16 @@ class Fused:
 
 @dataclass(frozen=True)
 class Tuning:
-    """The measured choice (docs/search.md, "Ranking v2"): evidence fusion, BM25 share 0.3;
-    error-shaped queries min-max convex with BM25 0.6; 100 candidates per side."""
+    """The measured choice (docs/search.md, "Search v2"): evidence fusion whose BM25 share
+    grows from 0.2 to 0.5 with BM25's best evidence; error-shaped queries min-max convex with
+    BM25 0.6; 100 candidates per side."""
 
     depth: int = 100  # candidates from each side; the min-max range is taken over these
     fusion: Fusion = "evidence"
     rrf_k: int = 60  # only for fusion="rrf"
-    fulltext_share: float = 0.3
+    fulltext_share: float = 0.2  # evidence: the BM25 share when BM25 found nothing strong
+    strong_fulltext_share: float = 0.5  # evidence: the share once BM25's best reaches the knee
+    strong_knee: float = 0.5  # evidence: best BM25 / ceiling at which the share is full
     error_fulltext_share: float = 0.6  # error-shaped queries, fused min-max convex
 
 
@@ -123,6 +129,11 @@ def fuse_hits(
         fusion = "convex"
     if fusion == "evidence":
         ft_part = {h.id: min(1.0, h.score / ceiling) for h in fulltext}
+        # Query-adaptive: lean on BM25 only as far as its best hit holds the query's words.
+        best = max(ft_part.values(), default=0.0)
+        strength = min(1.0, best / tuning.strong_knee)
+        low, high = tuning.fulltext_share, tuning.strong_fulltext_share
+        share = low + (high - low) * strength
         vec_part = {h.id: max(0.0, h.score) for h in vector}
         for doc, cos in (similarity or {}).items():
             vec_part.setdefault(doc, max(0.0, cos))
