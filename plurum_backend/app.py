@@ -6,13 +6,25 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from plurum_backend.api import agents, errors, experiences, openapi, pulse, sessions
+from plurum_backend.api import (
+    agents,
+    errors,
+    experiences,
+    health,
+    openapi,
+    pulse,
+    sessions,
+    signatures,
+    skill,
+)
 from plurum_backend.api.endpoint import Endpoint, make_route
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
@@ -21,7 +33,13 @@ PREFIX = "/api/v1"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*agents.ENDPOINTS, *sessions.ENDPOINTS, *experiences.ENDPOINTS, *pulse.ENDPOINTS]
+    return [
+        *agents.ENDPOINTS,
+        *sessions.ENDPOINTS,
+        *experiences.ENDPOINTS,
+        *signatures.ENDPOINTS,
+        *pulse.ENDPOINTS,
+    ]
 
 
 def by_method(
@@ -41,12 +59,11 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(spec)
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "indexed": plurum.index.num_docs()})
-
     routes: list[BaseRoute] = [
         Route(PREFIX + "/openapi.json", openapi_json, methods=["GET"]),
-        Route(PREFIX + "/health", health, methods=["GET"]),
+        Route(PREFIX + "/health", health.live, methods=["GET"]),
+        Route(PREFIX + "/ready", health.ready, methods=["GET"]),
+        Route("/skill.md", skill.skill, methods=["GET"]),
         WebSocketRoute(PREFIX + "/pulse/ws", pulse.pulse_websocket),
     ]
     by_path: dict[str, list[Endpoint]] = {}
@@ -73,10 +90,13 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
         exception_handlers={
             PlurumError: errors.plurum_error,
             HTTPException: errors.http_error,
+            SQLAlchemyError: errors.database_error,
+            psycopg.Error: errors.database_error,
             Exception: errors.unexpected_error,
         },
     )
     app.state.plurum = plurum
+    app.state.api_prefix = PREFIX
     return app
 
 

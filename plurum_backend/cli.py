@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from pathlib import Path
 from plurum_backend import logs
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError, PlurumError
+from plurum_backend.services.usage import KINDS
 
 
 def say(message: str) -> None:
@@ -33,7 +36,16 @@ def _start(settings: Settings):  # type: ignore[no-untyped-def]
     database = Plurum.open_database(settings)
     t1 = time.perf_counter()
     say(f"Loading the embedding model {settings.embedding_model}…")
-    plurum = Plurum.start(settings, database)
+    try:
+        plurum = Plurum.start(settings, database)
+    except ValueError as exc:
+        if "LockBusy" not in str(exc):
+            raise
+        raise ConfigError(
+            f"Another Plurum process (a `plurum serve`, or a backend an MCP server started) "
+            f"is using the search index in {settings.index_dir}; stop it first, or give this "
+            "one its own PLURUM_DATA_DIR."
+        ) from None
     t2 = time.perf_counter()
     say(f"Ready in {t2 - t0:.1f}s (database {t1 - t0:.1f}s, model and index {t2 - t1:.1f}s).")
     return plurum
@@ -98,6 +110,123 @@ def export(args: argparse.Namespace) -> None:
     say(f"Exported {count} experiences to {args.output or 'standard output'}.")
 
 
+def _embedded_dir(settings: Settings, action: str) -> Path:
+    if settings.database_url:
+        raise ConfigError(
+            f"PLURUM_DATABASE_URL is set, so Plurum uses that PostgreSQL: `plurum db {action}` "
+            "manages only the embedded one (unset it to manage that)."
+        )
+    return settings.pg_dir
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def db_status(args: argparse.Namespace) -> None:
+    from plurum_backend.store import embedded
+
+    settings = Settings.from_env()
+    if settings.database_url:
+        from plurum_backend.store.database import Database, check_server, normalize_url
+
+        database = Database(url=normalize_url(settings.database_url), embedded=False)
+        reachable, problem = True, ""
+        try:
+            check_server(database)
+        except ConfigError as exc:
+            reachable, problem = False, exc.message
+        if args.json:
+            print(json.dumps({"external": database.display(), "reachable": reachable}))
+        else:
+            print(f"External PostgreSQL (PLURUM_DATABASE_URL): {database.display()}")
+            print("Reachable, with pgvector." if reachable else problem)
+        sys.exit(0 if reachable else 1)
+    state = embedded.status(settings.pg_dir)
+    if args.json:
+        print(json.dumps(state.as_dict(), indent=2))
+    elif not state.initialized:
+        print(f"No embedded PostgreSQL in {state.pg_dir} yet (the first start creates it).")
+    else:
+        if state.running:
+            print(
+                f"Embedded PostgreSQL {state.version}: running (pid {state.pid}) in "
+                f"{state.pg_dir}, {_megabytes(state.size_bytes)}"
+            )
+            print(f"Connect with: {state.url}")
+        else:
+            print(
+                f"Embedded PostgreSQL {state.version}: stopped, in {state.pg_dir}, "
+                f"{_megabytes(state.size_bytes)}"
+            )
+        if state.pinned:
+            print("Pinned by `plurum db start`: it runs until `plurum db stop`.")
+        for user in state.users:
+            print(f"Used by: {user.command} (pid {user.pid}, since {user.since[:19]} UTC)")
+        if state.running and not state.pinned:
+            print("It stops when the last Plurum process using it exits.")
+    sys.exit(0 if state.running else 3)
+
+
+def db_start(args: argparse.Namespace) -> None:
+    from plurum_backend.store import embedded, migrate
+    from plurum_backend.store.database import check_server
+
+    pg_dir = _embedded_dir(Settings.from_env(), "start")
+    database, was_running = embedded.start_pinned(pg_dir)
+    check_server(database)
+    migrate.upgrade(database)
+    state = "was already running" if was_running else "started"
+    print(
+        f"Embedded PostgreSQL {state} in {pg_dir}; it runs until `plurum db stop`.\n"
+        f"Connect with: {database.url}"
+    )
+
+
+def db_stop(args: argparse.Namespace) -> None:
+    from plurum_backend.store import embedded
+
+    print(embedded.stop(_embedded_dir(Settings.from_env(), "stop"), force=args.force))
+
+
+def usage(args: argparse.Namespace) -> None:
+    """The usage log: a summary of the last --days and the newest events (services/usage.py)."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from plurum_backend.runtime import Plurum
+    from plurum_backend.services import usage as usage_log
+    from plurum_backend.store.database import async_engine
+    from plurum_backend.usage_report import report_text
+
+    settings = Settings.from_env()
+    database = Plurum.open_database(settings)
+
+    async def read() -> str:
+        engine = async_engine(database, pool_size=1)
+        try:
+            async with async_sessionmaker(engine)() as db:
+                # what a server would have pruned by now, in case none ran for a while
+                await usage_log.prune(db, settings.usage_retention_days)
+                await db.commit()
+                summary = await usage_log.summary(
+                    db, days=args.days, retention_days=settings.usage_retention_days
+                )
+                events = await usage_log.recent(db, args.recent, args.kind)
+        finally:
+            await engine.dispose()
+        if args.json:
+            return json.dumps(
+                {
+                    "summary": summary.model_dump(mode="json"),
+                    "recent": [e.model_dump(mode="json") for e in events],
+                },
+                indent=2,
+            )
+        return report_text(summary, events)
+
+    print(asyncio.run(read()))
+
+
 def register(args: argparse.Namespace) -> None:
     """Register an agent with a running backend and keep its key for the MCP server (0600)."""
     import httpx
@@ -125,6 +254,19 @@ def register(args: argparse.Namespace) -> None:
     print(f"Registered {body['username']} ({body['id']}); API key saved to {path} (mode 0600).")
 
 
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plurum", description="Plurum backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +285,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, default=None, help="file (default stdout)")
     p.add_argument("--public-only", action="store_true", help="only public, published ones")
     p.set_defaults(func=export)
+    p = sub.add_parser("db", help="the embedded PostgreSQL: status, start, stop")
+    db = p.add_subparsers(dest="db_command", required=True)
+    q = db.add_parser("status", help="running or not, where, who uses it (exit 3: stopped)")
+    q.add_argument("--json", action="store_true", help="one JSON document, for programs")
+    q.set_defaults(func=db_status)
+    q = db.add_parser("start", help="start it and keep it running until `plurum db stop`")
+    q.set_defaults(func=db_start)
+    q = db.add_parser("stop", help="stop it, unless a Plurum process still uses it")
+    q.add_argument("--force", action="store_true", help="stop it even if processes use it")
+    q.set_defaults(func=db_stop)
+    p = sub.add_parser("usage", help="what agents did: searches, acquisitions, outcomes, votes…")
+    p.add_argument("--days", type=_positive, default=7, help="summarize this many days (7)")
+    p.add_argument("--recent", type=_whole, default=20, help="newest events to list (20)")
+    p.add_argument("--kind", choices=KINDS, default=None, help="list only this kind of event")
+    p.add_argument("--json", action="store_true", help="one JSON document, for programs")
+    p.set_defaults(func=usage)
     p = sub.add_parser("register", help="register an agent and store its key for plurum-mcp")
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--username", required=True, help="unique, lowercase letters and digits")
@@ -163,6 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     logs.install()
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], None] = args.func
+    # SIGTERM ends the process like Ctrl-C does, through the `finally` below, even while the
+    # model loads; uvicorn takes both signals over while serving and re-raises them after
+    # its graceful shutdown, which lands here too.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         func(args)
     except PlurumError as exc:
@@ -170,6 +332,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        _release_embedded(verbose=args.command == "serve")
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _release_embedded(verbose: bool) -> None:
+    """Unregister from the embedded PostgreSQL; the last Plurum process out stops it."""
+    from plurum_backend.store import embedded
+
+    try:
+        for message in embedded.release_all():
+            if message and verbose:
+                say(message)
+    except PlurumError as exc:
+        say(f"plurum: {exc.message}")
 
 
 if __name__ == "__main__":

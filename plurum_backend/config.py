@@ -31,6 +31,13 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     pulse_similarity_threshold: float = 0.45
     pulse_auth_timeout_s: float = 10.0
+    # The longest any request waits on the database (statement, lock, pool checkout,
+    # connect): past it the request answers 503 with Retry-After (docs/operations.md).
+    db_timeout_s: float = 10.0
+    db_pool_size: int = 20  # request connections (plus as many again under bursts)
+    # The usage log (services/usage.py): days kept, and whether search queries keep their text.
+    usage_retention_days: int = 30
+    record_queries: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,6 +73,10 @@ class Settings:
             port=int(port_text),
             embedding_model=env.get("PLURUM_EMBEDDING_MODEL") or DEFAULT_MODEL,
             pulse_similarity_threshold=threshold,
+            db_timeout_s=_seconds(env, "PLURUM_DB_TIMEOUT_S", 10.0),
+            db_pool_size=_count(env, "PLURUM_DB_POOL_SIZE", 20) or 20,
+            usage_retention_days=_days(env, "PLURUM_USAGE_RETENTION_DAYS", 30),
+            record_queries=_flag(env, "PLURUM_RECORD_QUERIES", True),
         )
 
 
@@ -74,6 +85,37 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     if not text.isdigit():
         raise ConfigError(f"{name} must be a whole number (0 turns the limit off), got {text!r}.")
     return int(text)
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip() or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds from 0.1 to 3600, got {text!r}.")
+    return value
+
+
+def _days(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip() or str(default)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of days, at least 1, got {text!r}.")
+    return int(text)
+
+
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in _YES + _NO:
+        raise ConfigError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {text!r}.")
+    return text in _YES
 
 
 def _networks(text: str) -> tuple[str, ...]:

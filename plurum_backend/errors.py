@@ -9,6 +9,8 @@ PlurumError                 (status 400)
 ├── PayloadTooLarge         413
 ├── Invalid                 422
 ├── RateLimited             429 (carries retry_after seconds)
+├── InsufficientStorage     507 (a full disk: writes refused, reads still answered)
+├── Unavailable             503 (the database is away or too slow; carries retry_after)
 └── ConfigError             raised at start-up, printed as one sentence
 """
 
@@ -66,6 +68,26 @@ class RateLimited(PlurumError):
         super().__init__(message)
         self.retry_after = retry_after
         self.headers = headers or {}  # the quota's RateLimit fields, sent with the 429
+
+
+class Unavailable(PlurumError):
+    """The database is restarting, unreachable or did not answer in time: try again soon."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(PlurumError):
+    """The disk under the database or the search index is full: writes wait for space."""
+
+    status_code = 507
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigError(PlurumError):

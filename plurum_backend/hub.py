@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from plurum_backend.services.render import frame
 from plurum_backend.store import agents as agent_store
 from plurum_backend.store import pulse as store
 from plurum_backend.store.database import Database
+from plurum_backend.store.faults import is_fault, summary
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +123,14 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, database: Database, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        sessions: async_sessionmaker[AsyncSession],
+        connect_timeout_s: float = 5.0,
+    ) -> None:
         self._database = database
+        self._connect_timeout_s = connect_timeout_s
         self._sessions = sessions
         self._connections: defaultdict[uuid.UUID, set[Connection]] = defaultdict(set)
         self._cursor = 0
@@ -202,17 +211,30 @@ class Hub:
                 conn.close_soon(CLOSE_AUTH, "API key rotated", last)
 
     async def _listen_forever(self) -> None:
+        """Hold the LISTEN connection. When it drops (a database restart or failover), retry
+        with backoff (0.5 s doubling to 10 s) and log once when it is lost and once when it
+        is back. On every (re)connection, events past the cursor are read first: what was
+        committed while the connection was down is delivered, each event once."""
         backoff = 0.5
+        lost_at: float | None = None
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._database.url, autocommit=True
+                    self._database.url,
+                    autocommit=True,
+                    connect_timeout=max(2, math.ceil(self._connect_timeout_s)),
                 ) as conn:
                     await conn.execute(f"LISTEN {store.CHANNEL}")
                     await conn.execute(f"LISTEN {store.KEYS_CHANNEL}")
+                    await self.deliver_new()
                     self.listening.set()
                     backoff = 0.5
-                    await self.deliver_new()
+                    if lost_at is not None:
+                        log.warning(
+                            "pulse listener back after %.1fs (LISTEN re-established)",
+                            time.monotonic() - lost_at,
+                        )
+                        lost_at = None
                     while True:
                         async for note in conn.notifies(timeout=POLL_S):
                             if note.channel == store.KEYS_CHANNEL:
@@ -224,7 +246,11 @@ class Hub:
                 raise
             except Exception as exc:
                 self.listening.clear()
-                log.warning("pulse listener lost its connection (%s); retrying", exc)
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    log.warning(
+                        "pulse listener lost its connection (%s); reconnecting", summary(exc)
+                    )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
@@ -236,6 +262,9 @@ class Hub:
                     await db.commit()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("pulse retention pruning failed")
+            except Exception as exc:
+                if is_fault(exc):
+                    log.warning("pulse retention pruning skipped: the database is unavailable")
+                else:
+                    log.exception("pulse retention pruning failed")
             await asyncio.sleep(PRUNE_EVERY_S)

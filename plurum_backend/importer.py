@@ -36,9 +36,10 @@ from tqdm import tqdm
 
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
+from plurum_backend.schemas import USERNAME_PATTERN
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services.content import list_item
-from plurum_backend.services.experiences import SLUG_MAX, new_short_id, slugify
+from plurum_backend.services.experiences import SLUG_MAX, new_short_id, note_errors, slugify
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import transfer as store
@@ -48,7 +49,7 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 IMPORT_NAMESPACE = uuid.UUID("6f1c2e8a-3d4b-5a69-8e7f-0b1c2d3e4f50")
 BATCH = 128
 DEFAULT_AGENT = "imported"
-_USERNAME = re.compile(r"^[a-z0-9]{3,32}$")
+_USERNAME = re.compile(USERNAME_PATTERN)
 _SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -68,6 +69,8 @@ class Record(BaseModel):
     short_id: str | None = None
     slug: str | None = None
     goal: str = Field(min_length=1, max_length=500)
+    solution: str | None = Field(default=None, max_length=20_000)
+    domain: str | None = Field(default=None, max_length=100)
     context: str = Field(default="", max_length=20_000)
     dead_ends: list[Item] = Field(default_factory=list, max_length=50)
     breakthroughs: list[Item] = Field(default_factory=list, max_length=50)
@@ -78,6 +81,7 @@ class Record(BaseModel):
     status: Literal["draft", "published"] = "published"
     outcome: Literal["success", "partial", "failure"] | None = None
     author: AuthorRef | None = None
+    archived_at: datetime | None = None
     created_at: datetime | None = None
 
 
@@ -159,13 +163,17 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
     exp = Experience(
         id=exp_id,
         goal=scrub.text(record.goal.strip()),
+        solution=scrub.maybe(record.solution.strip() if record.solution else None) or None,
+        domain=scrub.maybe(record.domain.strip() if record.domain else None) or None,
         context=scrub.text(record.context),
         tags=normalize_tags(scrub.texts(record.tags)),
         visibility=record.visibility,
         status=record.status,
         outcome=record.outcome,
+        archived_at=record.archived_at,
         **lists,
     )
+    note_errors(exp)
     if record.created_at is not None:
         exp.created_at = record.created_at
         exp.updated_at = record.created_at
@@ -192,7 +200,7 @@ class Importer:
         batch: int = BATCH,
     ) -> None:
         if not _USERNAME.match(default_agent):
-            raise PlurumError(f"--agent must match ^[a-z0-9]{{3,32}}$, got {default_agent!r}.")
+            raise PlurumError(f"--agent must match {USERNAME_PATTERN}, got {default_agent!r}.")
         self.plurum = plurum
         self.embed = embed or plurum.embedder.embed
         self.default_agent = default_agent

@@ -18,23 +18,25 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plurum_backend.config import Settings
+from plurum_backend.errors import InsufficientStorage, Unavailable
 from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
+from plurum_backend.services import usage
 from plurum_backend.services.limits import Limits
-from plurum_backend.store import migrate
+from plurum_backend.store import embedded, faults, migrate
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
     async_engine,
     check_server,
     normalize_url,
-    start_embedded,
     vector_engine,
 )
 from plurum_backend.store.models import EMBEDDING_DIM, SearchChange
 from plurum_backend.store.pulse import PendingEvent
+from plurum_backend.store.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +80,20 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
-        self.vectors = vector_engine(database)  # the nearest-neighbour query's own pool
-        self.limits = Limits(settings, async_engine(database, pool_size=10))
-        self.hub = Hub(database, self.sessions)
+        timeout = settings.db_timeout_s
+        # the nearest-neighbour query's own pool
+        self.vectors = vector_engine(database, timeout_s=timeout)
+        self.limits = Limits(settings, async_engine(database, pool_size=10, timeout_s=timeout))
+        self.hub = Hub(database, self.sessions, connect_timeout_s=timeout)
+        self.supervisor = Supervisor(database.pg_dir) if database.pg_dir else None
+        # SQLAlchemy logs a traceback for every pooled connection whose reset (rollback) fails
+        # on its way back to the pool: after a database restart, each one that died does.
+        # The request already answered 503 and the pool drops the connection; one line each
+        # from our own handlers is enough.
+        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
         self._tail_task: asyncio.Task[None] | None = None
+        self._supervise_task: asyncio.Task[None] | None = None
+        self._usage_task: asyncio.Task[None] | None = None
 
     @classmethod
     def open_database(cls, settings: Settings) -> Database:
@@ -89,7 +101,8 @@ class Plurum:
         if settings.database_url:
             database = Database(url=normalize_url(settings.database_url), embedded=False)
         else:
-            database = start_embedded(settings.pg_dir)
+            # registered as one of the server's users: the last one out stops it (embedded.py)
+            database = embedded.acquire(settings.pg_dir)
         check_server(database)
         migrate.upgrade(database)
         return database
@@ -107,22 +120,34 @@ class Plurum:
                 f"dimensional vectors but the database stores {EMBEDDING_DIM}."
             )
         index = FulltextIndex(settings.index_dir)
-        return cls(settings, database, async_engine(database), embedder, index)
+        engine = async_engine(database, settings.db_pool_size, timeout_s=settings.db_timeout_s)
+        return cls(settings, database, engine, embedder, index)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
         self._tail_task = asyncio.create_task(self._tail_forever())
+        self._usage_task = asyncio.create_task(
+            usage.prune_forever(self.sessions, self.settings.usage_retention_days)
+        )
         await self.hub.start()
+        if self.supervisor is not None:
+            self._supervise_task = asyncio.create_task(self.supervisor.run())
 
     async def shutdown(self) -> None:
+        # the supervisor first: nothing may restart the server once shutting down begins
+        for task in (self._supervise_task, self._tail_task, self._usage_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.hub.stop()
-        if self._tail_task is not None:
-            self._tail_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tail_task
         await self.close()
+
+    def database_state(self) -> str:
+        """ "up", "restarting", "stopped" or "gave_up" (embedded), or "external"."""
+        return self.supervisor.state if self.supervisor is not None else "external"
 
     async def close(self) -> None:
         """Close the connection pools (what a command that never served calls at its end)."""
@@ -131,34 +156,87 @@ class Plurum:
         await self.engine.dispose()
 
     async def _tail_forever(self) -> None:
+        """Follow the change sequence. A database or disk fault pauses it (one log line) and
+        it resumes from the index's cursor, which only moves after Tantivy committed."""
+        paused = False
         while True:
             await asyncio.sleep(TAIL_INTERVAL_S)
             try:
                 await self.sync.catch_up()
-            except Exception:  # a passing database fault must not stop the tailer
-                log.exception("search index catch-up failed; retrying")
+            except Exception as exc:  # a passing database fault must not stop the tailer
+                if not faults.is_fault(exc):
+                    log.exception("search index catch-up failed; retrying")
+                elif not paused:
+                    log.warning("search index catch-up paused (%s); retrying", faults.summary(exc))
+                paused = True
+                continue
+            if paused:
+                log.warning("search index catch-up resumed at cursor %s", self.index.cursor)
+                paused = False
 
     # -- unit of work -------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self.sessions() as db:
+        """One unit of work. A database or disk fault inside it (or at commit) is raised as
+        the PlurumError the caller should see (503 Unavailable, 507 InsufficientStorage)."""
+        async with self._faults_translated(), self.sessions() as db:
             tx = Tx(db)
             try:
                 yield tx
+                if tx.touched and self.sync.disk_full:
+                    # search could not index it: refuse now rather than store it unseen
+                    raise InsufficientStorage(faults.INDEX_FULL_DETAIL)
                 if tx.events:
                     await pulse_store.write_events(db, tx.events)
                 await db.commit()
             except BaseException:
-                await db.rollback()
+                with contextlib.suppress(Exception):  # a dead connection cannot roll back
+                    await db.rollback()
                 raise
         if tx.touched:
             try:
                 await self.sync.refresh(tx.touched, [c.seq for c in tx.changes])
-            except Exception:  # committed is committed: the tailer re-indexes from the log
-                log.exception("indexing after commit failed; the catch-up loop will retry")
+            except Exception as exc:  # committed is committed: the tailer re-indexes from the log
+                if faults.is_fault(exc):
+                    log.warning(
+                        "indexing after commit deferred to catch-up (%s)", faults.summary(exc)
+                    )
+                else:
+                    log.exception("indexing after commit failed; the catch-up loop will retry")
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
+        async with self._faults_translated(), self.sessions() as db:
             yield db
+
+    @contextlib.asynccontextmanager
+    async def request_deadline(self) -> AsyncIterator[None]:
+        """Bound a request's unit of work to PLURUM_DB_TIMEOUT_S as a whole.
+
+        Each statement, lock wait, pool checkout and connect is bounded by the same limit on
+        its own; this also bounds their sum (a wait for a connection, then for a lock) and a
+        server that stopped answering without closing the connection, where no server-side
+        timeout can fire. Past it the request answers 503; cancelling the statement makes
+        psycopg cancel it on the server, and an interrupted commit was not acknowledged.
+        """
+        limit = self.settings.db_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                yield
+        except TimeoutError:
+            raise Unavailable(
+                f"The database did not answer within {limit:g} s (a long-held lock or an "
+                "overloaded server); try again shortly.",
+                retry_after=max(1, round(limit)),
+            ) from None
+
+    @contextlib.asynccontextmanager
+    async def _faults_translated(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            fault = faults.translate(exc, self.settings.db_timeout_s)
+            if fault is None or fault is exc:
+                raise
+            raise fault from exc

@@ -7,14 +7,17 @@ document.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 MAX_TAGS = 20
 MAX_LIST_ITEMS = 50
 MAX_CONTENT_BYTES = 32 * 1024
+MAX_ARTIFACT_BYTES = 256 * 1024  # whole source files; the 1 MiB body limit bounds the total
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,48}[a-z0-9]$"  # 3-50, '-' and '_' only inside
 
 
 def _no_nul(value: str) -> str:
@@ -61,9 +64,44 @@ class Response(BaseModel):
 # -- requests ---------------------------------------------------------------------------------
 
 
+def _username(value: str) -> str:
+    if re.fullmatch(USERNAME_PATTERN, value) is None:
+        raise ValueError(
+            "a username has 3-50 lowercase letters, digits, '-' and '_', and starts and ends "
+            "with a letter or digit"
+        )
+    return value
+
+
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    WithJsonSchema(
+        {"type": "string", "pattern": USERNAME_PATTERN, "minLength": 3, "maxLength": 50}
+    ),
+]
+
+
 class RegisterRequest(Request):
     name: Text(100, 1)  # type: ignore[valid-type]
-    username: Annotated[str, Field(pattern=r"^[a-z0-9]{3,32}$")]
+    username: Username
+
+
+PackageName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9@][A-Za-z0-9._/@+-]*$")
+]
+PackageVersion = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[\w.+!~^=*-]+$")]
+MAX_PACKAGES = 100
+
+
+class Environment(Request):
+    """What the agent runs: names and versions only (services.environment compares them)."""
+
+    os: Text(100) | None = None  # type: ignore[valid-type]
+    runtime: Text(100) | None = None  # type: ignore[valid-type]
+    packages: dict[PackageName, PackageVersion] = Field(
+        default_factory=dict, max_length=MAX_PACKAGES
+    )
 
 
 class SessionOpenRequest(Request):
@@ -71,6 +109,7 @@ class SessionOpenRequest(Request):
     domain: Text(100) | None = None  # type: ignore[valid-type]
     tools_used: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class EntryRequest(Request):
@@ -81,6 +120,15 @@ class EntryRequest(Request):
 class SessionCloseRequest(Request):
     outcome: Literal["success", "partial", "failure"] | None = None
     publish: bool = True
+    solution: Text(20_000) | None = None  # type: ignore[valid-type]
+
+
+class SessionUpdateRequest(Request):
+    """PATCH /sessions/{id}: any of these, while the session is open."""
+
+    domain: Text(100) | None = None  # type: ignore[valid-type]
+    tools_used: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+    visibility: Visibility | None = None
 
 
 class ContributionRequest(Request):
@@ -95,6 +143,8 @@ class SearchRequest(Request):
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
     # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
     min_relevance: float | None = Field(default=None, ge=0, le=1)
+    # What the caller runs: hits get environment_fit; advice that worked there ranks higher.
+    environment: Environment | None = None
 
 
 ListItem = (
@@ -105,6 +155,8 @@ ListItem = (
 
 class ExperienceCreateRequest(Request):
     goal: Text(500, 1)  # type: ignore[valid-type]
+    solution: Text(20_000) | None = None  # type: ignore[valid-type]
+    domain: Text(100) | None = None  # type: ignore[valid-type]
     context: Text(20_000) = ""  # type: ignore[valid-type]
     dead_ends: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     breakthroughs: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
@@ -112,6 +164,7 @@ class ExperienceCreateRequest(Request):
     artifacts: list[ListItem] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     visibility: Visibility = "public"
+    environment: Environment | None = None
 
 
 class AcquireRequest(Request):
@@ -123,6 +176,7 @@ class OutcomeRequest(Request):
     context_notes: Text(5000) | None = None  # type: ignore[valid-type]
     execution_time_ms: Annotated[Whole, Field(ge=0, le=10**12)] | None = None
     error_message: Text(5000) | None = None  # type: ignore[valid-type]
+    environment: Environment | None = None
 
 
 class VoteRequest(Request):
@@ -194,6 +248,16 @@ class AgentProfile(Response):
     impact: AgentImpact
 
 
+class UsernameCheck(Response):
+    username: str
+    available: bool = Field(description="Valid and not taken: register would accept it.")
+    reason: str | None = Field(description="Why it is not available (null when it is).")
+    suggestions: list[str] = Field(
+        description="Free names that register accepts, close to the one asked (empty when "
+        "it is available)."
+    )
+
+
 class RotateKeyResponse(Response):
     api_key: str
     message: str
@@ -211,14 +275,21 @@ class Outcomes(Response):
 
 
 class ExperienceCard(Response):
+    id: str
     short_id: str
     slug: str
     goal: str
+    domain: str | None
     tags: list[str]
     visibility: Visibility
     status: Literal["draft", "published"]
+    archived: bool
+    quarantined: bool = Field(
+        description="At least 3 agents reported failure and none success: out of search."
+    )
     quality_score: float
     success_rate: float | None
+    success_count: int
     votes: Votes
     author: AgentRef
     created_at: datetime
@@ -228,6 +299,23 @@ class ExperienceCard(Response):
 class SearchMatch(Response):
     fulltext_rank: int | None
     vector_rank: int | None
+    signature: bool = Field(
+        default=False, description="The experience quotes the same error as the query."
+    )
+
+
+class EnvironmentConflict(Response):
+    package: str
+    theirs: str
+    yours: str
+    breaking: bool = Field(description="Across a major version (or a 0.x minor).")
+
+
+class EnvironmentFit(Response):
+    """The caller's packages against the experience author's (services.environment)."""
+
+    matches: list[str]
+    conflicts: list[EnvironmentConflict]
 
 
 class SearchHit(ExperienceCard):
@@ -235,10 +323,35 @@ class SearchHit(ExperienceCard):
     relevance: float  # calibrated chance that the hit is relevant, in [0, 1]
     similarity: float  # cosine of the query and the experience's closest vector
     match: SearchMatch
+    environment_fit: EnvironmentFit | None = Field(
+        default=None,
+        description="When the request gave an environment and the experience has one.",
+    )
 
 
 class SimilarHit(ExperienceCard):
     similarity: float
+
+
+class ErrorSignature(Response):
+    """One error an experience quotes, in canonical form (search.signatures)."""
+
+    id: str
+    kind: str
+    type: str
+    message: str
+    frames: list[str]
+
+
+class ErrorFix(ExperienceCard):
+    solution: str | None
+    breakthroughs: list[dict[str, Any]]
+
+
+class ErrorExperiences(Response):
+    signature: ErrorSignature
+    label: str
+    experiences: list[ErrorFix]
 
 
 class ExperienceDetail(Response):
@@ -246,6 +359,8 @@ class ExperienceDetail(Response):
     short_id: str
     slug: str
     goal: str
+    solution: str | None
+    domain: str | None
     context: str
     dead_ends: list[dict[str, Any]]
     breakthroughs: list[dict[str, Any]]
@@ -254,6 +369,9 @@ class ExperienceDetail(Response):
     tags: list[str]
     visibility: Visibility
     status: Literal["draft", "published"]
+    archived: bool
+    archived_at: datetime | None
+    quarantined: bool
     outcome: str | None
     author: AgentRef
     session_id: str | None
@@ -261,6 +379,8 @@ class ExperienceDetail(Response):
     outcomes: Outcomes
     votes: Votes
     acquisitions: int
+    environment: dict[str, Any] | None = None
+    error_signatures: list[ErrorSignature] = []
     created_at: datetime
     updated_at: datetime
 

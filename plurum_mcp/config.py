@@ -3,7 +3,8 @@
 Environment (all optional): ``PLURUM_API_URL`` (default the local backend), ``PLURUM_API_KEY``
 (else the key stored by ``plurum register`` for that URL), ``PLURUM_DATA_DIR`` (where the
 credentials file and the auto-start lock live), ``PLURUM_MCP_CHANNELS=1`` (Claude Code channel
-notifications), ``PLURUM_MCP_AUTOSTART=0`` (never start a local backend).
+notifications), ``PLURUM_MCP_AUTOSTART=0`` (never start a local backend),
+``PLURUM_MCP_ENVIRONMENT=0`` (do not send the working directory's package versions).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Settings:
     api_url_from_env: bool = False
     autostart: bool = True
     channels: bool = False
+    environment: bool = True  # send the project's packages (plurum_mcp.environment)
+    project_dir: Path | None = None  # where to read them: the working directory the host gave
     pulse: bool = True
     request_timeout_s: float = 30.0
     pulse_poll_interval_s: float = 15.0
@@ -75,6 +78,8 @@ class Settings:
             api_url_from_env=bool(env_url),
             autostart=_flag(env, "PLURUM_MCP_AUTOSTART", default=True),
             channels=_flag(env, "PLURUM_MCP_CHANNELS", default=False),
+            environment=_flag(env, "PLURUM_MCP_ENVIRONMENT", default=True),
+            project_dir=Path.cwd(),
         )
 
 

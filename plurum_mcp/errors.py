@@ -57,14 +57,31 @@ class MissingApiKeyError(BackendError):
         )
 
 
+TRANSIENT = (502, 503, 504)  # answers that mean "ask again soon", not "no"
+
+
 class BackendRefusedError(BackendError):
     def __init__(self, status: int, detail: str, *, retry_after: str | None = None) -> None:
-        message = f"Plurum refused the request ({status}): {detail}"
-        if status == 401:
-            message += f" The API key was not accepted. {REGISTER_HINT}"
-        if retry_after:
-            message += f" Retry after {retry_after} s."
+        wait = f"about {retry_after} s" if retry_after else "a few seconds"
+        if status in TRANSIENT:  # the backend is up but its database is away or busy
+            message = f"Plurum is temporarily unavailable ({status}): {detail} Retry in {wait}."
+        elif status == 507:  # a full disk: reads work, writes wait for space
+            message = (
+                f"Plurum cannot store anything new right now (507): {detail} Searches and "
+                "reads still work; retry the write later."
+            )
+        else:
+            message = f"Plurum refused the request ({status}): {detail}"
+            if status == 401:
+                message += f" The API key was not accepted. {REGISTER_HINT}"
+            if retry_after:
+                message += f" Retry after {retry_after} s."
         super().__init__(message)
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Will the same request likely succeed in a moment (a restarting database)?"""
+        return self.status in TRANSIENT

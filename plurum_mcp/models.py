@@ -52,7 +52,10 @@ class ExperienceCard(Model):
     short_id: str
     slug: str
     goal: str
+    domain: str | None = None
     tags: list[str] = Field(default_factory=list)
+    archived: bool = False
+    quarantined: bool = False
     quality_score: float = 0.0
     success_rate: float | None = None
     votes: Votes | None = None
@@ -88,6 +91,8 @@ class ExperienceDetail(Model):
     short_id: str
     slug: str
     goal: str
+    solution: str | None = None
+    domain: str | None = None
     context: str = ""
     dead_ends: list[dict[str, Any]] = Field(default_factory=list)
     breakthroughs: list[dict[str, Any]] = Field(default_factory=list)
@@ -96,6 +101,8 @@ class ExperienceDetail(Model):
     tags: list[str] = Field(default_factory=list)
     visibility: str | None = None
     status: str | None = None
+    archived: bool = False
+    quarantined: bool = False
     author: AgentRef | None = None
     session_id: str | None = None
     quality_score: float = 0.0
@@ -240,3 +247,4 @@ class WhoAmI(Model):
     stats: AgentStats | None = None
     api_url: str
     key_source: str
+    environment: dict[str, Any] | None = None

@@ -52,10 +52,11 @@ def card_line(index: int, card: dict[str, Any]) -> str:
     author = (card.get("author") or {}).get("username", "?")
     quality = card.get("quality_score")
     quality_text = f"quality {quality:.2f}" if isinstance(quality, int | float) else "quality ?"
+    domain = f" ({card['domain']})" if card.get("domain") else ""
     relevance = card.get("relevance")
     if isinstance(relevance, int | float):  # search hits: how likely the hit is relevant
         quality_text = f"relevance {relevance:.2f}, {quality_text}"
     return (
-        f"{index}. [{card.get('short_id')}] {card.get('goal')} — {quality_text}, "
+        f"{index}. [{card.get('short_id')}] {card.get('goal')}{domain} — {quality_text}, "
         f"{percent(card.get('success_rate'))}, by @{author}" + (f" [{tags}]" if tags else "")
     )

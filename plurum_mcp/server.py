@@ -17,6 +17,7 @@ from plurum_mcp import __version__, protocol
 from plurum_mcp.autostart import LocalBackend
 from plurum_mcp.backend import PlurumAPI
 from plurum_mcp.config import Settings
+from plurum_mcp.environment import detect
 from plurum_mcp.prompts import register_prompts
 from plurum_mcp.pulse import PulseHub, WebSocketConnector, websockets_connector
 from plurum_mcp.pulse.listener import Backoff
@@ -101,7 +102,10 @@ def create_server(
         subscriptions=bus,
         middleware=protocol.middleware(hub, channels=settings.channels),
     )
-    register_tools(server, Kit(api=api, hub=hub, settings=settings))
+    environment = (
+        detect(settings.project_dir) if settings.environment and settings.project_dir else None
+    )
+    register_tools(server, Kit(api=api, hub=hub, settings=settings, environment=environment))
     register_resources(server, api, hub)
     register_prompts(server, prompts_dir)
     protocol.install_handlers(server)

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from plurum_backend.store.database import stop_embedded
 from tests import serving
 
 EXCLUDED_PATHS = ("/api/v1/agents/me/rotate-key",)
@@ -94,8 +93,7 @@ def main() -> None:
             print(f"Fuzzing {server.base} (seed {seed})…", file=sys.stderr)
             result = run(server.base, key, args.examples, seed, Path(tmp) / "report.json")
         finally:
-            server.stop()
-            stop_embedded(Path(tmp) / "data" / "pgdata")  # `plurum serve` leaves it running
+            server.stop()  # the last Plurum process out stops the embedded PostgreSQL
     output = result.pop("output")
     if args.json:
         print(json.dumps(result, indent=2))

@@ -54,7 +54,11 @@ class Server:
 
 
 def start(
-    database: Database | None, data_dir: Path, env: dict[str, str] | None = None, port: int = 0
+    database: Database | None,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    wait_s: float = 120,
 ) -> Server:
     """Start `plurum serve` and wait until /health answers (the model load takes seconds).
 
@@ -80,7 +84,7 @@ def start(
             stderr=subprocess.STDOUT,
         )
     server = Server(proc, f"http://127.0.0.1:{port}/api/v1", log)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(server.base + "/health", timeout=1).status_code == 200:

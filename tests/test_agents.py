@@ -30,7 +30,9 @@ async def test_register_validation(client: httpx.AsyncClient) -> None:
     for body in (
         {"name": "X", "username": "Upper"},
         {"name": "X", "username": "ab"},
-        {"name": "X", "username": "a" * 33},
+        {"name": "X", "username": "a" * 51},
+        {"name": "X", "username": "-leading"},
+        {"name": "X", "username": "trailing_"},
         {"name": "X", "username": "has space"},
         {"name": "", "username": "okname"},
         {"name": "X\u0000", "username": "okname"},

@@ -24,7 +24,11 @@ from tests.conftest import Agent, Register
 TABLE = Path(__file__).with_name("authz_matrix.csv")
 CALLERS = ("anonymous", "owner", "other")
 VISIBILITIES = ("public", "private")
-EXTRA_ROUTES = {("GET", "/openapi.json"), ("GET", "/health")}  # served outside Endpoint
+EXTRA_ROUTES = {
+    ("GET", "/openapi.json"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+}  # served outside Endpoint
 
 
 @dataclass
@@ -57,6 +61,18 @@ class World:
             body = {"goal": self.topic, "visibility": self.visibility, "tags": ["matrix"]}
             self.short_id = (await self.post("/experiences", body))["short_id"]
         return self.short_id
+
+    async def error_signature(self) -> str:
+        """The signature of an error quoted by an experience of the row's visibility."""
+        body = {
+            "goal": self.topic,
+            # an error of this row only (its number): rows must not share a signature
+            "context": f'ERROR:  relation "matrix_{self.topic.split()[2]}" does not exist',
+            "visibility": self.visibility,
+        }
+        created = await self.post("/experiences", body)
+        self.short_id = created["short_id"]
+        return str(created["error_signatures"][0]["id"])
 
     async def draft(self) -> str:
         if not self.draft_id:
@@ -121,6 +137,10 @@ async def _search(w: World) -> tuple[str, Any]:
     return "/experiences/search", {"query": w.topic, "limit": 50}
 
 
+async def _errors(w: World) -> tuple[str, Any]:
+    return f"/errors/{await w.error_signature()}", None
+
+
 async def _publish(w: World) -> tuple[str, Any]:
     return f"/experiences/{await w.draft()}/publish", None
 
@@ -133,13 +153,16 @@ async def _status(w: World) -> tuple[str, Any]:
 CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/openapi.json"): _fixed("/openapi.json"),
     ("GET", "/health"): _fixed("/health"),
+    ("GET", "/ready"): _fixed("/ready"),
     ("POST", "/agents/register"): _register,
+    ("GET", "/agents/check-username"): _fixed("/agents/check-username?username=free-name"),
     ("GET", "/agents/me"): _fixed("/agents/me"),
     ("POST", "/agents/me/rotate-key"): _fixed("/agents/me/rotate-key"),
     ("GET", "/agents/{agent_id}/profile"): _profile,
     ("POST", "/sessions"): _fixed("/sessions", {"topic": "a new session"}),
     ("GET", "/sessions"): lambda w: _listing(w, "/sessions"),
     ("GET", "/sessions/{session_id}"): _on_session(""),
+    ("PATCH", "/sessions/{session_id}"): _on_session("", {"domain": "networking"}),
     ("POST", "/sessions/{session_id}/entries"): _on_session(
         "/entries", {"entry_type": "gotcha", "content": {"description": "careful"}}
     ),
@@ -155,9 +178,12 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/experiences/{identifier}"): _on_experience(""),
     ("GET", "/experiences/{identifier}/similar"): _on_experience("/similar"),
     ("POST", "/experiences/{identifier}/publish"): _publish,
+    ("POST", "/experiences/{identifier}/archive"): _on_experience("/archive"),
+    ("POST", "/experiences/{identifier}/unarchive"): _on_experience("/unarchive"),
     ("POST", "/experiences/{identifier}/acquire"): _on_experience("/acquire", {"mode": "summary"}),
     ("POST", "/experiences/{identifier}/outcome"): _on_experience("/outcome", {"success": True}),
     ("POST", "/experiences/{identifier}/vote"): _on_experience("/vote", {"vote_type": "up"}),
+    ("GET", "/errors/{signature}"): _errors,
     ("GET", "/pulse/status"): _status,
     ("GET", "/pulse/inbox"): _fixed("/pulse/inbox"),
     ("POST", "/pulse/inbox/mark-read"): _fixed("/pulse/inbox/mark-read", {"mark_all": True}),
@@ -180,6 +206,8 @@ def sees(route: tuple[str, str], w: World, body: Any) -> str:
             return _yes(body["entries"] is not None)
         case ("POST", "/experiences/search"):
             return _yes(any(e["short_id"] == target_exp for e in body["results"]))
+        case ("GET", "/errors/{signature}"):
+            return _yes(any(e["short_id"] == target_exp for e in body["experiences"]))
         case ("GET", "/experiences"):
             return _yes(any(e["short_id"] == target_exp for e in body["experiences"]))
         case ("GET", "/pulse/status"):

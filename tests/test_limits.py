@@ -316,7 +316,7 @@ CAPS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/experiences", {"goal": "g", "tags": [f"t{i}" for i in range(21)]}),
     ("POST", "/experiences", {"goal": "g", "tags": ["t" * 51]}),
     ("POST", "/experiences", {"goal": "g", "dead_ends": ["d"] * 51}),
-    ("POST", "/experiences", {"goal": "g", "artifacts": [{"code": "x" * 40_000}]}),
+    ("POST", "/experiences", {"goal": "g", "artifacts": [{"code": "x" * 262_145}]}),
     ("POST", "/experiences", {"goal": "g\u0000"}),
     ("POST", "/experiences/search", {"query": "q" * 1001}),
     ("POST", "/experiences/search", {"query": "q", "limit": 51}),

@@ -80,7 +80,7 @@ async def test_everything_an_agent_writes_is_scrubbed(
 
     entries: list[tuple[str, dict[str, Any], dict[str, int]]] = [
         ("dead_end", {"what": f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}", "why": "leaked"},
-         {"aws_secret_key": 2}),  # 'what' is also copied to 'description'
+         {"aws_secret_key": 1}),  # stored once, as 'description'
         ("artifact", {"code": PRIVATE_KEY, "filename": "deploy.pem"}, {"private_key": 1}),
         ("note", {"description": f"DATABASE_URL=postgres://app:{DB_PASSWORD}@db:5432/app"},
          {"url_password": 1}),

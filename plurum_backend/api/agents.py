@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from plurum_backend import schemas as s
 from plurum_backend.api.endpoint import Call, Endpoint
+from plurum_backend.api.queries import UsernameQuery
 from plurum_backend.services import agents
 
 
 async def register(call: Call) -> s.RegisterResponse:
     return await agents.register(call.tx, call.body)
+
+
+async def check_username(call: Call) -> s.UsernameCheck:
+    return await agents.check_username(call.tx.db, call.query.username)
 
 
 async def me(call: Call) -> s.AgentMe:
@@ -35,6 +40,15 @@ ENDPOINTS = [
         body=s.RegisterRequest,
         errors=(409,),
         limit="registrations",
+    ),
+    Endpoint(
+        "GET",
+        "/agents/check-username",
+        check_username,
+        "Whether a username is free and valid, with suggestions if not",
+        s.UsernameCheck,
+        query=UsernameQuery,
+        limit="searches",  # not "registrations": a client checks before it registers
     ),
     Endpoint("GET", "/agents/me", me, "The calling agent's profile", s.AgentMe, auth="required"),
     Endpoint(

@@ -74,6 +74,7 @@ class Endpoint:
             ("/experiences/", "Experience not found"),
             ("/sessions/", "Session not found"),
             ("/agents/", "Agent not found"),
+            ("/errors/", "No experience you can see quotes this error signature"),
         ):
             if word in self.path:
                 return detail
@@ -93,6 +94,9 @@ class Endpoint:
             codes.add(404)
         if self.limit is not None:
             codes.add(429)
+        codes.add(503)  # every endpoint needs the database (docs/operations.md)
+        if self.method != "GET":
+            codes.add(507)  # a write on a full disk
         codes.discard(500)
         return sorted(codes)
 
@@ -182,7 +186,7 @@ def make_route(endpoint: Endpoint, plurum: Plurum) -> Callable[[Request], Awaita
         key = bearer_key(request) if endpoint.auth != "none" else None
         if endpoint.auth == "required" and key is None:
             raise Unauthorized("This endpoint needs an API key: 'Authorization: Bearer <key>'.")
-        async with plurum.transaction() as tx:
+        async with plurum.request_deadline(), plurum.transaction() as tx:
             agent = await agents.authenticate(tx, key) if key is not None else None
             quota: dict[str, str] = {}
             if endpoint.limit is not None:

@@ -10,7 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from plurum_backend.errors import Invalid, PlurumError, RateLimited
+from plurum_backend.errors import (
+    InsufficientStorage,
+    Invalid,
+    PlurumError,
+    RateLimited,
+    Unavailable,
+)
+from plurum_backend.store import faults
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,8 @@ def render(exc: PlurumError) -> JSONResponse:
     if isinstance(exc, RateLimited):
         headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unavailable | InsufficientStorage):
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
@@ -45,6 +54,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database or disk fault that escaped the unit of work: 503/507, never a 500."""
+    fault = faults.translate(exc, request.app.state.plurum.settings.db_timeout_s)
+    if fault is None:
+        return await unexpected_error(request, exc)
+    return render(fault)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

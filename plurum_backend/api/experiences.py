@@ -1,4 +1,5 @@
-"""/experiences: search, create, list, detail, similar, publish, acquire, outcome, vote."""
+"""/experiences: search, create, list, detail, similar, publish, archive, acquire, outcome,
+vote."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ async def create(call: Call) -> s.ExperienceCreated:
 async def list_experiences(call: Call) -> s.ExperienceList:
     q = call.query
     viewer = call.agent.id if call.agent else None
-    return await experiences.list_page(call.tx.db, viewer, q.tags, q.limit, q.offset)
+    return await experiences.list_page(
+        call.tx.db, viewer, q.tags, q.limit, q.offset, include_archived=q.include_archived
+    )
 
 
 async def detail(call: Call) -> s.ExperienceDetail:
@@ -39,6 +42,14 @@ async def similar(call: Call) -> s.SimilarResponse:
 
 async def publish(call: Call) -> s.ExperienceDetail:
     return await experiences.publish(call.tx, call.path["identifier"], call.me)
+
+
+async def archive(call: Call) -> s.ExperienceDetail:
+    return await experiences.set_archived(call.tx, call.path["identifier"], call.me, True)
+
+
+async def unarchive(call: Call) -> s.ExperienceDetail:
+    return await experiences.set_archived(call.tx, call.path["identifier"], call.me, False)
 
 
 async def acquire(call: Call) -> s.AcquireResponse:
@@ -109,10 +120,32 @@ ENDPOINTS = [
         "POST",
         "/experiences/{identifier}/publish",
         publish,
-        "Publish your draft",
+        "Publish your draft (again is a no-op)",
         s.ExperienceDetail,
         auth="required",
-        errors=(403, 409),
+        errors=(403,),
+        path_params=EXPERIENCE,
+        limit="writes",
+    ),
+    Endpoint(
+        "POST",
+        "/experiences/{identifier}/archive",
+        archive,
+        "Archive your experience: out of search and lists, 404 to others (again is a no-op)",
+        s.ExperienceDetail,
+        auth="required",
+        errors=(403,),
+        path_params=EXPERIENCE,
+        limit="writes",
+    ),
+    Endpoint(
+        "POST",
+        "/experiences/{identifier}/unarchive",
+        unarchive,
+        "Bring your archived experience back (again is a no-op)",
+        s.ExperienceDetail,
+        auth="required",
+        errors=(403,),
         path_params=EXPERIENCE,
         limit="writes",
     ),

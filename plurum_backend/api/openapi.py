@@ -19,6 +19,8 @@ REASONS = {
     413: "Request body too large",
     422: "Validation failed",
     429: "Rate limited; see Retry-After",
+    503: "The database is restarting, unreachable or too slow; see Retry-After",
+    507: "The disk is full: nothing new can be stored (reads still work); see Retry-After",
 }
 REF = "#/components/schemas/{model}"
 QUOTA_HEADERS = {
@@ -73,6 +75,8 @@ def document(endpoints: list[Endpoint], prefix: str) -> dict[str, Any]:
                     "Retry-After": {"schema": {"type": "integer"}},
                     **QUOTA_HEADERS,
                 }
+            if code in (503, 507):
+                response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
             op["responses"][str(code)] = response
         if e.limit is not None:
             op["responses"][str(e.status)]["headers"] = QUOTA_HEADERS

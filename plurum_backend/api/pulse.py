@@ -7,7 +7,9 @@ Websocket protocol (JSON text frames):
   out: auth_ok {agent_id}, session_opened, session_closed, contribution_received,
        contributed, subscribed, pong, error {detail}
 Close codes: 4401 bad or missing key (or key rotated), 1009 frame over 64 KiB, 1008 flood,
-1013 too slow to keep up, 1001 server shutting down.
+1013 too slow to keep up (or the database was unavailable during auth: reconnect later),
+1001 server shutting down. An authenticated socket stays open while the database restarts
+(frames that need it answer an error frame); events committed meanwhile arrive once it is back.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from plurum_backend import schemas as s
 from plurum_backend.api.endpoint import Call, Endpoint
 from plurum_backend.api.queries import Query
-from plurum_backend.errors import PlurumError
+from plurum_backend.errors import InsufficientStorage, PlurumError, Unavailable
 from plurum_backend.hub import CLOSE_AUTH, Connection
 from plurum_backend.runtime import Plurum
 from plurum_backend.services import agents, pulse, sessions
@@ -37,6 +39,7 @@ RATE_BURST = 30.0
 MAX_DROPPED = 100
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013  # the database is away: the socket closes, reconnecting later works
 
 
 class InboxQuery(Query):
@@ -146,15 +149,27 @@ async def _authenticate(plurum: Plurum, websocket: WebSocket) -> Agent | None:
     try:
         async with plurum.transaction() as tx:
             return await agents.authenticate(tx, key)
+    except (Unavailable, InsufficientStorage) as exc:  # not the key's fault: come back soon
+        await _refuse(websocket, exc.message, CLOSE_TRY_AGAIN, "try again later", exc.retry_after)
+        return None
     except PlurumError as exc:
         await _refuse(websocket, exc.message)
         return None
 
 
-async def _refuse(websocket: WebSocket, detail: str) -> None:
+async def _refuse(
+    websocket: WebSocket,
+    detail: str,
+    code: int = CLOSE_AUTH,
+    reason: str = "unauthorized",
+    retry_after: int | None = None,
+) -> None:
+    frame: dict[str, Any] = {"type": "error", "detail": detail}
+    if retry_after is not None:  # not a refusal: the client should reconnect after this
+        frame["retry_after"] = retry_after
     with contextlib.suppress(Exception):
-        await websocket.send_text(json.dumps({"type": "error", "detail": detail}))
-        await websocket.close(CLOSE_AUTH, "unauthorized")
+        await websocket.send_text(json.dumps(frame))
+        await websocket.close(code, reason)
 
 
 async def _handle(plurum: Plurum, agent: Agent, message: Any) -> dict[str, Any]:

@@ -24,6 +24,11 @@ class SessionListQuery(PageQuery):
 
 class ExperienceListQuery(PageQuery):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    include_archived: bool = False  # the caller's own archived experiences too
+
+
+class UsernameQuery(Query):
+    username: str = Field(min_length=1, max_length=200)
 
 
 class SimilarQuery(Query):

@@ -22,6 +22,10 @@ async def close(call: Call) -> s.SessionCloseResponse:
     return await sessions.close(call.plurum, call.tx, call.path["session_id"], call.me, call.body)
 
 
+async def update(call: Call) -> s.SessionDetail:
+    return await sessions.update(call.plurum, call.tx, call.path["session_id"], call.me, call.body)
+
+
 async def abandon(call: Call) -> s.SessionAbandonResponse:
     return await sessions.abandon(call.tx, call.path["session_id"], call.me)
 
@@ -75,6 +79,18 @@ ENDPOINTS = [
         s.SessionDetail,
         auth="optional",
         path_params=SESSION,
+    ),
+    Endpoint(
+        "PATCH",
+        "/sessions/{session_id}",
+        update,
+        "Change your open session's domain, tools_used or visibility",
+        s.SessionDetail,
+        auth="required",
+        body=s.SessionUpdateRequest,
+        errors=(403, 409),
+        path_params=SESSION,
+        limit="writes",
     ),
     Endpoint(
         "POST",

@@ -28,10 +28,18 @@ def _items(items: Iterable[dict[str, Any]]) -> str:
     return "\n".join(item_text(i) for i in items)
 
 
+def _domain(exp: Experience) -> str:
+    """The domain, unless it is already one of the tags (a session's domain becomes a tag)."""
+    domain = (exp.domain or "").strip()
+    return "" if domain.lower() in exp.tags else domain
+
+
 def index_doc(exp: Experience) -> IndexDoc:
     body = "\n".join(
         part
         for part in (
+            exp.solution or "",
+            _domain(exp),
             exp.context,
             _items(exp.dead_ends),
             _items(exp.breakthroughs),
@@ -51,11 +59,13 @@ def index_doc(exp: Experience) -> IndexDoc:
 
 
 def embedding_text(exp: Experience) -> str:
-    """Meaning first: the model reads only ~256 tokens, so goal, insights and pitfalls lead."""
+    """Meaning first: the model reads only ~256 tokens, so goal, solution, insights and
+    pitfalls lead."""
     descriptions = [
         str(i.get("description", ""))
         for i in (*exp.breakthroughs, *exp.gotchas, *exp.dead_ends)
         if i.get("description")
     ]
-    parts = [exp.goal, " ".join(exp.tags), *descriptions, exp.context]
+    topics = " ".join([_domain(exp), *exp.tags]).strip()
+    parts = [exp.goal, exp.solution or "", topics, *descriptions, exp.context]
     return "\n".join(p for p in parts if p)

@@ -143,7 +143,9 @@ class FulltextIndex:
 
     def reopen(self) -> None:
         with self._lock:
-            del self._writer  # the last reference: dropping it releases Tantivy's writer lock
+            # the last reference: dropping it releases Tantivy's writer lock (absent when an
+            # earlier reopen failed, e.g. on a full disk)
+            self.__dict__.pop("_writer", None)
             self._open()
 
     # -- the cursor of the change sequence this index has applied, kept beside it ------------

@@ -61,6 +61,7 @@ class Fused:
     vector_rank: int | None
     similarity: float = 0.0  # cosine of the query and the experience's closest vector
     relevance: float = 0.0  # calibrated chance that the hit is relevant (search.relevance)
+    signature: bool = False  # quotes the same error as the query (search.signatures)
 
 
 @dataclass(frozen=True)

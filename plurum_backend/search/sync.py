@@ -15,6 +15,7 @@ indexed itself, so each write costs the index about one commit, not two.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import sys
 import uuid
@@ -27,6 +28,7 @@ from tqdm import tqdm
 from plurum_backend.search.documents import index_doc
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.store import changes
+from plurum_backend.store.faults import is_fault, summary
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -46,6 +48,11 @@ class IndexSync:
         self._pending: set[uuid.UUID] = set()  # committed here, not yet indexed
         self._pending_seqs: set[int] = set()
         self._indexed_seqs: set[int] = set()  # changes refresh indexed that follow may skip
+        # A failed Tantivy commit leaves its writer unusable (later commits silently drop
+        # documents), so the next apply reopens the index first. ``disk_full`` says the
+        # failure was a full disk: writes are refused (507) until an apply succeeds again.
+        self._writer_broken = False
+        self.disk_full = False
 
     async def _apply(self, ids: Iterable[uuid.UUID], cursor: changes.Cursor | None) -> None:
         wanted = sorted(set(ids))
@@ -53,7 +60,20 @@ class IndexSync:
             found = await changes.experiences_by_ids(db, wanted) if wanted else []
         docs = [index_doc(e) for e in found]
         gone = sorted({str(i) for i in wanted} - {d.id for d in docs})
-        await anyio.to_thread.run_sync(self._index.apply, docs, gone, cursor)
+        try:
+            if self._writer_broken:
+                await anyio.to_thread.run_sync(self._index.reopen)
+                self._writer_broken = False
+            await anyio.to_thread.run_sync(self._index.apply, docs, gone, cursor)
+        except (ValueError, OSError) as exc:  # Tantivy reports I/O errors as ValueError
+            self._writer_broken = True
+            if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or _out_of_space(exc):
+                self.disk_full = True
+                raise OSError(
+                    errno.ENOSPC, f"No space left for the search index at {self._index.path}"
+                ) from exc
+            raise
+        self.disk_full = False
 
     async def refresh(self, ids: Iterable[uuid.UUID], seqs: Iterable[int] = ()) -> None:
         """Index what this process just committed, at once (its writer reads its own writes).
@@ -73,8 +93,13 @@ class IndexSync:
             taken_seqs, self._pending_seqs = self._pending_seqs, set()
             try:
                 await self._apply(taken, None)
-            except Exception:
-                log.exception("indexing a fresh write failed; the next catch-up repairs it")
+            except Exception as exc:
+                if is_fault(exc):  # the database or the disk is away: one line, no traceback
+                    log.warning(
+                        "indexing a fresh write deferred to the catch-up (%s)", summary(exc)
+                    )
+                else:
+                    log.exception("indexing a fresh write failed; the next catch-up repairs it")
                 return
             self._indexed_seqs.update(taken_seqs)
 
@@ -149,3 +174,8 @@ class IndexSync:
             await anyio.to_thread.run_sync(self._index.set_cursor, start)
         await self._follow()
         return len(seen)
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    text = str(exc)
+    return "No space left on device" in text or "StorageFull" in text

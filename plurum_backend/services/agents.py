@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend import schemas as s
-from plurum_backend.errors import Conflict, NotFound, Unauthorized
+from plurum_backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from plurum_backend.runtime import Tx
+from plurum_backend.services import usernames
 from plurum_backend.services.scrub import Scrub
 from plurum_backend.store import agents as store
 from plurum_backend.store import pulse as pulse_store
@@ -46,6 +47,8 @@ def looks_like_key(api_key: str) -> bool:
 
 
 async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
+    if usernames.looks_like_secret(body.username):
+        raise Invalid("A username must not look like a credential: it is shown to everyone.")
     if await store.username_taken(tx.db, body.username):
         raise Conflict(f"The username {body.username!r} is already taken.")
     api_key = new_api_key()
@@ -64,6 +67,25 @@ async def register(tx: Tx, body: s.RegisterRequest) -> s.RegisterResponse:
         api_key=api_key,
         message=KEY_MESSAGE,
         redactions=scrub.report(),
+    )
+
+
+SUGGESTIONS = 5
+
+
+async def check_username(db: AsyncSession, username: str) -> s.UsernameCheck:
+    """Whether register would accept ``username`` now, and free names close to it if not."""
+    reason = usernames.problem(username)
+    if reason is None and not await store.username_taken(db, username):
+        return s.UsernameCheck(username=username, available=True, reason=None, suggestions=[])
+    offered = usernames.candidates(username)
+    taken = await store.usernames_taken(db, offered)
+    free = [n for n in offered if n not in taken][:SUGGESTIONS]
+    return s.UsernameCheck(
+        username=username,
+        available=False,
+        reason=reason or f"The username {username!r} is already taken.",
+        suggestions=free,
     )
 
 

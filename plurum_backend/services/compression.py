@@ -15,6 +15,19 @@ def _desc(item: dict[str, Any]) -> str:
     return ""
 
 
+def _code(item: dict[str, Any]) -> str:
+    """An artifact's body: its code (or content) before any description of it."""
+    for key in ("code", "content", "description"):
+        value = item.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _solution(detail: ExperienceDetail) -> str:
+    return (detail.solution or "").strip()
+
+
 def _rate(detail: ExperienceDetail) -> str:
     o = detail.outcomes
     if o.success_rate is None:
@@ -24,6 +37,8 @@ def _rate(detail: ExperienceDetail) -> str:
 
 def summary(detail: ExperienceDetail) -> tuple[str, str]:
     parts = [f"Goal: {detail.goal}."]
+    if _solution(detail):
+        parts.append(f"Solution: {_solution(detail)}.")
     if detail.breakthroughs:
         parts.append(f"Top insight: {_desc(detail.breakthroughs[0])}.")
     if detail.gotchas:
@@ -34,7 +49,9 @@ def summary(detail: ExperienceDetail) -> tuple[str, str]:
 
 
 def checklist(detail: ExperienceDetail) -> tuple[dict[str, list[str]], str]:
-    do = [_desc(b) for b in detail.breakthroughs]
+    do = ([_solution(detail)] if _solution(detail) else []) + [
+        _desc(b) for b in detail.breakthroughs
+    ]
     dont = []
     for d in detail.dead_ends:
         reason = d.get("reason")
@@ -65,6 +82,14 @@ def decision_tree(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
                 "because": reason if isinstance(reason, str) and reason else "it did not work",
             }
         )
+    if _solution(detail):
+        branches.append(
+            {
+                "if": f"you are working toward: {detail.goal}",
+                "then": f"do {_solution(detail)}",
+                "because": "it is the solution that worked",
+            }
+        )
     for b in detail.breakthroughs:
         impact = b.get("impact")
         branches.append(
@@ -81,7 +106,12 @@ def decision_tree(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
 
 def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
     content = detail.model_dump(mode="json")
-    lines = [f"# {detail.goal}", "", detail.context or "(no context)"]
+    lines = [f"# {detail.goal}"]
+    if detail.domain:
+        lines += ["", f"Domain: {detail.domain}"]
+    if _solution(detail):
+        lines += ["", "## Solution", _solution(detail)]
+    lines += ["", detail.context or "(no context)"]
     for title, items in (
         ("Dead ends", detail.dead_ends),
         ("Breakthroughs", detail.breakthroughs),
@@ -97,7 +127,7 @@ def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
     for artifact in detail.artifacts:
         lang = artifact.get("language", "") if isinstance(artifact.get("language"), str) else ""
         label = artifact.get("filename") or artifact.get("description") or "artifact"
-        lines += ["", f"## {label}", f"```{lang}", _desc(artifact), "```"]
+        lines += ["", f"## {label}", f"```{lang}", _code(artifact), "```"]
     lines += ["", f"Tags: {', '.join(detail.tags) or '-'}. Success rate: {_rate(detail)}."]
     return content, "\n".join(lines)
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from plurum_backend.errors import Invalid
-from plurum_backend.schemas import MAX_CONTENT_BYTES
+from plurum_backend.schemas import MAX_ARTIFACT_BYTES, MAX_CONTENT_BYTES
 
 # alias key -> canonical key, per entry type (aliases used by clients of the hosted service)
 ALIASES: dict[str, dict[str, str]] = {
@@ -35,21 +35,29 @@ def _check_value(value: Any, depth: int = 0) -> None:
             _check_value(item, depth + 1)
 
 
-def check_object(content: dict[str, Any], what: str = "content") -> None:
+def check_object(
+    content: dict[str, Any], what: str = "content", limit: int = MAX_CONTENT_BYTES
+) -> None:
     """Any JSON object: bounded in size and depth, with no NUL bytes."""
     _check_value(content)
     size = len(json.dumps(content, ensure_ascii=False).encode())
-    if size > MAX_CONTENT_BYTES:
-        raise Invalid(f"{what} is {size} bytes; the limit is {MAX_CONTENT_BYTES}.")
+    if size > limit:
+        raise Invalid(f"{what} is {size} bytes; the limit is {limit}.")
 
 
 def normalize_entry(entry_type: str, content: dict[str, Any]) -> dict[str, Any]:
-    """Validate an entry's content and fill canonical keys from aliases (others kept as given)."""
-    check_object(content)
+    """Validate an entry's content and store it in the canonical shape.
+
+    An alias key becomes its canonical key when that one is absent (``{"what", "why"}`` is
+    stored as ``{"description", "reason"}``); any other key is kept as given. Artifacts may
+    be whole source files, so they have a larger size limit than other entries.
+    """
+    limit = MAX_ARTIFACT_BYTES if entry_type == "artifact" else MAX_CONTENT_BYTES
+    check_object(content, "an artifact" if entry_type == "artifact" else "content", limit)
     result = dict(content)
     for alias, canonical in ALIASES.get(entry_type, {}).items():
         if canonical not in result and alias in result:
-            result[canonical] = result[alias]
+            result[canonical] = result.pop(alias)
     if entry_type == "artifact":
         if not any(
             isinstance(result.get(k), str) and result[k].strip() for k in ("code", "content")
@@ -69,7 +77,7 @@ def list_item(kind: str, item: str | dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"{kind} items must not be empty.")
         return {"description": item}
     if kind == "artifact":
-        check_object(item, "an artifact")
+        check_object(item, "an artifact", MAX_ARTIFACT_BYTES)
         if not any(isinstance(item.get(k), str) and item[k].strip() for k in _ARTIFACT_KEYS):
             raise Invalid("An artifact needs a non-empty 'code', 'content' or 'description'.")
         return dict(item)

@@ -17,9 +17,10 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.services import compression, render, scoring
+from plurum_backend.search.signatures import experience_signatures, stored_keys
+from plurum_backend.services import compression, render, scoring, usage
 from plurum_backend.services.content import list_item
-from plurum_backend.services.scrub import Scrub
+from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
 from plurum_backend.store import experiences as store
 from plurum_backend.store.models import Acquisition, Agent, Experience, Outcome, Vote
@@ -45,6 +46,8 @@ class Draft:
 
     agent_id: uuid.UUID
     goal: str
+    solution: str | None = None
+    domain: str | None = None
     context: str = ""
     dead_ends: list[dict[str, Any]] = field(default_factory=list)
     breakthroughs: list[dict[str, Any]] = field(default_factory=list)
@@ -55,6 +58,19 @@ class Draft:
     status: str = "published"
     outcome: str | None = None
     session_id: uuid.UUID | None = None
+    environment: dict[str, Any] | None = None
+
+
+def note_errors(exp: Experience) -> None:
+    """Record the canonical signatures of the errors the experience quotes."""
+    found = experience_signatures(
+        exp.goal,
+        exp.solution,
+        exp.context,
+        [*exp.dead_ends, *exp.breakthroughs, *exp.gotchas, *exp.artifacts],
+    )
+    exp.error_signatures = [sig.as_json() for sig in found]
+    exp.signature_keys = stored_keys(found)
 
 
 async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
@@ -63,6 +79,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         agent_id=draft.agent_id,
         session_id=draft.session_id,
         goal=draft.goal,
+        solution=draft.solution or None,
+        domain=draft.domain or None,
         context=draft.context,
         dead_ends=draft.dead_ends,
         breakthroughs=draft.breakthroughs,
@@ -72,7 +90,9 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         visibility=draft.visibility,
         status=draft.status,
         outcome=draft.outcome,
+        environment=draft.environment,
     )
+    note_errors(exp)
     exp.embedding = (await plurum.embedder.aembed([embedding_text(exp)]))[0].tolist()
     base = slugify(draft.goal)
     while True:
@@ -97,6 +117,8 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         raise Conflict("Could not give the experience a unique slug; try again.")
     await tx.db.refresh(exp)
     tx.touch(exp.id)
+    if exp.status == "published":
+        await usage.record(tx.db, "publish", agent_id=draft.agent_id, experience_id=exp.id)
     return exp
 
 
@@ -107,6 +129,8 @@ async def create(
     draft = Draft(
         agent_id=agent.id,
         goal=scrub.text(body.goal.strip()),
+        solution=scrub.maybe(body.solution.strip() if body.solution else None),
+        domain=scrub.maybe(body.domain.strip() if body.domain else None),
         context=scrub.text(body.context),
         dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends]),
         breakthroughs=scrub.objects([list_item("breakthrough", i) for i in body.breakthroughs]),
@@ -114,6 +138,7 @@ async def create(
         artifacts=scrub.objects([list_item("artifact", i) for i in body.artifacts]),
         tags=scrub.texts(body.tags),
         visibility=body.visibility,
+        environment=environment_of(scrub, body.environment),
     )
     exp = await store_draft(plurum, tx, draft)
     detail = render.experience_detail(exp, agent.username).model_dump()
@@ -135,9 +160,16 @@ async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.
 
 
 async def list_page(
-    db: AsyncSession, viewer: uuid.UUID | None, tags: list[str], limit: int, offset: int
+    db: AsyncSession,
+    viewer: uuid.UUID | None,
+    tags: list[str],
+    limit: int,
+    offset: int,
+    include_archived: bool = False,
 ) -> s.ExperienceList:
-    rows, total = await store.page(db, viewer, normalize_tags(tags), limit, offset)
+    rows, total = await store.page(
+        db, viewer, normalize_tags(tags), limit, offset, include_archived=include_archived
+    )
     return s.ExperienceList(
         experiences=[render.experience_card(e, u) for e, u in rows],
         total=total,
@@ -162,16 +194,33 @@ async def similar(
     )
 
 
-async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
+async def _own(tx: Tx, identifier: str, agent: Agent, action: str) -> tuple[Experience, str]:
     exp, username = await _visible(tx.db, identifier, agent.id, lock=True)
     if exp.agent_id != agent.id:
-        raise Forbidden("Only the author can publish this experience.")
-    if exp.status == "published":
-        raise Conflict("This experience is already published.")
-    exp.status = "published"
-    await tx.db.flush()
-    await tx.db.refresh(exp)
-    tx.touch(exp.id)
+        raise Forbidden(f"Only the author can {action} this experience.")
+    return exp, username
+
+
+async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
+    """Idempotent: publishing a published experience answers it as it is."""
+    exp, username = await _own(tx, identifier, agent, "publish")
+    if exp.status != "published":
+        exp.status = "published"
+        await tx.db.flush()
+        await tx.db.refresh(exp)
+        tx.touch(exp.id)
+        await usage.record(tx.db, "publish", agent_id=agent.id, experience_id=exp.id)
+    return render.experience_detail(exp, username)
+
+
+async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) -> s.ExperienceDetail:
+    """Archive (or unarchive) the caller's experience; doing it twice changes nothing."""
+    exp, username = await _own(tx, identifier, agent, "archive" if archived else "unarchive")
+    if (exp.archived_at is not None) != archived:
+        await store.set_archived(tx.db, exp, archived)
+        tx.touch(exp.id)
+        kind: usage.Kind = "archive" if archived else "unarchive"
+        await usage.record(tx.db, kind, agent_id=agent.id, experience_id=exp.id)
     return render.experience_detail(exp, username)
 
 
@@ -180,6 +229,7 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     exp.acquisitions += 1
     tx.db.add(Acquisition(id=uuid.uuid4(), experience_id=exp.id, agent_id=agent.id, mode=mode))
     await tx.db.flush()
+    await usage.record(tx.db, "acquire", agent_id=agent.id, experience_id=exp.id, mode=mode)
     await tx.db.refresh(exp)
     detail = render.experience_detail(exp, username)
     content, text = compression.compress(detail, mode)
@@ -210,10 +260,14 @@ async def report_outcome(
         context_notes=scrub.maybe(body.context_notes),
         execution_time_ms=body.execution_time_ms,
         error_message=scrub.maybe(body.error_message),
+        environment=environment_of(scrub, body.environment),
     )
     tx.db.add(outcome)
     await tx.db.flush()
     await _rescore(tx, exp)
+    await usage.record(
+        tx.db, "outcome", agent_id=agent.id, experience_id=exp.id, success=body.success
+    )
     return s.OutcomeResponse(
         id=str(outcome.id),
         experience=s.OutcomeExperience(
@@ -240,4 +294,7 @@ async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteR
         result = vote_type
     await tx.db.flush()
     await _rescore(tx, exp)
+    await usage.record(
+        tx.db, "vote", agent_id=agent.id, experience_id=exp.id, vote=result or "undo"
+    )
     return s.VoteResponse(vote=result, votes=render.votes(exp))

@@ -6,14 +6,17 @@ from typing import Any
 
 from plurum_backend import schemas as s
 from plurum_backend.search.fusion import Fused
+from plurum_backend.services.environment import fit
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
+from plurum_backend.store.visibility import is_quarantined
 
 SNIPPET_CHARS = 240
 
 
 def snippet(exp: Experience) -> str:
     for source in (
+        exp.solution or "",
         exp.context,
         *(str(b.get("description", "")) for b in exp.breakthroughs),
     ):
@@ -37,14 +40,19 @@ def outcomes(exp: Experience) -> s.Outcomes:
 
 def _card_fields(exp: Experience, username: str) -> dict[str, object]:
     return {
+        "id": str(exp.id),
         "short_id": exp.short_id,
         "slug": exp.slug,
         "goal": exp.goal,
+        "domain": exp.domain,
         "tags": list(exp.tags),
         "visibility": exp.visibility,
         "status": exp.status,
+        "archived": exp.archived_at is not None,
+        "quarantined": is_quarantined(exp),
         "quality_score": exp.quality_score,
         "success_rate": success_rate(exp.success_count, exp.failure_count),
+        "success_count": exp.success_count,
         "votes": votes(exp),
         "author": s.AgentRef(id=str(exp.agent_id), username=username),
         "created_at": exp.created_at,
@@ -56,14 +64,42 @@ def experience_card(exp: Experience, username: str) -> s.ExperienceCard:
     return s.ExperienceCard.model_validate(_card_fields(exp, username))
 
 
-def search_hit(exp: Experience, username: str, hit: Fused) -> s.SearchHit:
+def environment_fit(exp: Experience, yours: dict[str, str] | None) -> s.EnvironmentFit | None:
+    theirs = (exp.environment or {}).get("packages")
+    if not yours or not theirs:
+        return None
+    result = fit(theirs, yours)
+    return s.EnvironmentFit(
+        matches=result.matches,
+        conflicts=[s.EnvironmentConflict(**vars(c)) for c in result.conflicts],
+    )
+
+
+def search_hit(
+    exp: Experience, username: str, hit: Fused, packages: dict[str, str] | None = None
+) -> s.SearchHit:
     return s.SearchHit.model_validate(
         {
             **_card_fields(exp, username),
+            "environment_fit": environment_fit(exp, packages),
             "score": round(hit.score, 6),
             "relevance": round(hit.relevance, 4),
             "similarity": round(hit.similarity, 4),
-            "match": s.SearchMatch(fulltext_rank=hit.fulltext_rank, vector_rank=hit.vector_rank),
+            "match": s.SearchMatch(
+                fulltext_rank=hit.fulltext_rank,
+                vector_rank=hit.vector_rank,
+                signature=hit.signature,
+            ),
+        }
+    )
+
+
+def error_fix(exp: Experience, username: str) -> s.ErrorFix:
+    return s.ErrorFix.model_validate(
+        {
+            **_card_fields(exp, username),
+            "solution": exp.solution,
+            "breakthroughs": list(exp.breakthroughs),
         }
     )
 
@@ -80,6 +116,8 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         short_id=exp.short_id,
         slug=exp.slug,
         goal=exp.goal,
+        solution=exp.solution,
+        domain=exp.domain,
         context=exp.context,
         dead_ends=list(exp.dead_ends),
         breakthroughs=list(exp.breakthroughs),
@@ -88,6 +126,9 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         tags=list(exp.tags),
         visibility=exp.visibility,
         status=exp.status,
+        archived=exp.archived_at is not None,
+        archived_at=exp.archived_at,
+        quarantined=is_quarantined(exp),
         outcome=exp.outcome,
         author=s.AgentRef(id=str(exp.agent_id), username=username),
         session_id=str(exp.session_id) if exp.session_id else None,
@@ -95,6 +136,8 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         outcomes=outcomes(exp),
         votes=votes(exp),
         acquisitions=exp.acquisitions,
+        environment=exp.environment,
+        error_signatures=[s.ErrorSignature(**sig) for sig in exp.error_signatures],
         created_at=exp.created_at,
         updated_at=exp.updated_at,
     )

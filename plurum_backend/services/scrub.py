@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plurum_backend import schemas as s
 from plurum_backend.redaction import redact_text, redact_value
 
 
@@ -44,3 +45,10 @@ class Scrub:
 
     def report(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
+
+
+def environment_of(scrub: Scrub, environment: s.Environment | None) -> dict[str, Any] | None:
+    """An environment as stored: scrubbed like any text an agent sends, empty parts left out."""
+    if environment is None:
+        return None
+    return scrub.object(environment.model_dump(exclude_none=True))

@@ -20,10 +20,14 @@ from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
 from plurum_backend.search import relevance
 from plurum_backend.search.fulltext import QueryTerms
-from plurum_backend.search.fusion import Fused, Hit, Tuning, fuse_hits
+from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
-from plurum_backend.services import render
+from plurum_backend.search.signatures import lookup_keys, signatures
+from plurum_backend.services import render, usage
+from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
+from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
+from plurum_backend.store import signatures as signature_store
 from plurum_backend.store import similarity as similarity_store
 from plurum_backend.store.visibility import audience_for
 
@@ -64,6 +68,8 @@ class Candidates:
     # The cosine of the query and every candidate of either side (empty in "fulltext" mode).
     similarity: dict[uuid.UUID, float] = field(default_factory=dict)
     terms: QueryTerms | None = None  # the query's terms with document frequencies (BM25 side)
+    # Experiences quoting the same error as the query, best quality first (error queries).
+    signature: list[uuid.UUID] = field(default_factory=list)
 
 
 async def candidates(
@@ -96,10 +102,15 @@ async def candidates(
     similarity: dict[uuid.UUID, float] = {}
     found: list[tuple[str, float]] = []
     terms: QueryTerms | None = None
+    same_error: list[uuid.UUID] = []
+    keys = lookup_keys(signatures(query)) if mode == "hybrid" and error_shaped(query) else []
     try:
         if mode != "fulltext":
             embedding = await plurum.embedder.aembed_query(query)
             async with plurum.vectors.connect() as vectors:
+                same_error = await signature_store.quoting_ids(
+                    vectors, keys, viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
+                )
                 nearest = await store.nearest(
                     vectors,
                     embedding.tolist(),
@@ -113,13 +124,14 @@ async def candidates(
                 if bm25 is not None:
                     (found, terms), bm25 = await bm25, None
                     missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
+                    missing += [d for d in same_error if d not in similarity]
                     text = "[" + ",".join(map(str, embedding.tolist())) + "]"
                     similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
         if bm25 is not None:
             found, terms = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    return Candidates(fulltext, vector, similarity, terms)
+    return Candidates(fulltext, vector, similarity, terms, same_error)
 
 
 async def rank(
@@ -154,7 +166,43 @@ def assessed(query: str, found: Candidates, tuning: Tuning = TUNING) -> list[Fus
     )
     fused = [replace(f, similarity=found.similarity.get(f.id, 0.0)) for f in fused]
     bm25 = {h.id: h.score for h in found.fulltext}
-    return relevance.assess(query, fused, bm25, found.terms)
+    return same_error_first(relevance.assess(query, fused, bm25, found.terms), found)
+
+
+# A hit quoting the query's very error is relevant whatever its words: on the dev sets 38 of
+# the 39 such hits are judged relevant (bench.signatures, docs/help.md): at least this much.
+SIGNATURE_RELEVANCE = 0.9
+
+
+def same_error_first(ranked: list[Fused], found: Candidates) -> list[Fused]:
+    """Experiences with the query's error signature first (in ranking order, then any the
+    two retrievals missed, best quality first), marked; the rest keep their order."""
+    if not found.signature:
+        return ranked
+    same = set(found.signature)
+    by_id = {f.id: f for f in ranked}
+    first = [f for f in ranked if f.id in same]
+    first += [
+        Fused(doc, 0.0, None, None, similarity=found.similarity.get(doc, 0.0))
+        for doc in found.signature
+        if doc not in by_id
+    ]
+    first = [
+        replace(f, signature=True, relevance=max(f.relevance, SIGNATURE_RELEVANCE)) for f in first
+    ]
+    return first + [f for f in ranked if f.id not in same]
+
+
+async def prefer_fitting(
+    db: AsyncSession, passed: list[Fused], packages: dict[str, str], window: int
+) -> list[Fused]:
+    """Re-order the first ``window`` hits by score plus ``ENVIRONMENT_WEIGHT`` times how the
+    hit's successes fit the caller's packages; same-error hits stay first."""
+    head, tail = passed[:window], passed[window:]
+    evidence = await environment_store.evidence(db, [f.id for f in head])
+    lean = {f.id: leaning(evidence[f.id], packages) for f in head}
+    head.sort(key=lambda f: (not f.signature, -(f.score + ENVIRONMENT_WEIGHT * lean[f.id])))
+    return head + tail
 
 
 def why_empty(ranked: list[Fused], floor: float) -> str:
@@ -183,10 +231,16 @@ async def relevant_hits(
     tags: list[str] = [],  # noqa: B006 - never mutated
     min_quality: float | None = None,
     min_relevance: float = DEFAULT_MIN_RELEVANCE,
+    packages: dict[str, str] | None = None,
 ) -> tuple[list[s.SearchHit], str | None]:
-    """The best ``limit`` visible hits at or above the floor, and why there are none if so."""
+    """The best ``limit`` visible hits at or above the floor, and why there are none if so.
+
+    With the caller's ``packages``, advice that worked on versions like theirs moves up.
+    """
     ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
     passed = [f for f in ranked if f.relevance >= min_relevance]
+    if packages:
+        passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -195,7 +249,7 @@ async def relevant_hits(
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [render.search_hit(*rows[f.id], f) for f in chunk if f.id in rows]
+        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
     return results, (None if results else why_empty(ranked, min_relevance))
 
 
@@ -212,6 +266,14 @@ async def search(
         tags=body.tags,
         min_quality=body.min_quality_score,
         min_relevance=floor,
+        packages=body.environment.packages if body.environment else None,
+    )
+    await usage.record_search(
+        db,
+        agent_id=viewer,
+        query=body.query,
+        hits=results,
+        record_queries=plurum.settings.record_queries,
     )
     return s.SearchResponse(
         query=body.query, results=results, min_relevance=floor, empty_reason=reason

@@ -12,7 +12,7 @@ from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotF
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services import experiences, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
-from plurum_backend.services.scrub import Scrub
+from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags, relevant_hits
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store import sessions as store
@@ -44,6 +44,7 @@ async def open_session(
         tools_used=tools,
         visibility=body.visibility,
         status="open",
+        environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
     tx.db.add(session)
@@ -53,7 +54,12 @@ async def open_session(
 
     # The same ranking and relevance floor as search (services.search.relevant_hits).
     relevant, relevant_empty = await relevant_hits(
-        plurum, tx.db, agent.id, query=text, limit=RELEVANT_LIMIT
+        plurum,
+        tx.db,
+        agent.id,
+        query=text,
+        limit=RELEVANT_LIMIT,
+        packages=(session.environment or {}).get("packages"),
     )
     nearby = await store.similar_open(
         tx.db,
@@ -137,9 +143,13 @@ async def close(
     def of(kind: str) -> list[dict[str, object]]:
         return [dict(e.content) for e in entries if e.entry_type == kind]
 
+    scrub = Scrub()
+    solution = scrub.maybe(body.solution.strip() if body.solution else None)
     draft = experiences.Draft(
         agent_id=agent.id,
         goal=session.topic,
+        solution=solution,
+        domain=session.domain,
         context=_context(session, entries),
         dead_ends=of("dead_end"),
         breakthroughs=of("breakthrough"),
@@ -150,6 +160,7 @@ async def close(
         status="published" if body.publish else "draft",
         outcome=body.outcome,
         session_id=session.id,
+        environment=session.environment,
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"
@@ -163,6 +174,33 @@ async def close(
         status="closed",
         experience=render.experience_detail(exp, agent.username),
     )
+
+
+async def update(
+    plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.SessionUpdateRequest
+) -> s.SessionDetail:
+    """Change an open session's domain, tools or visibility (its owner only).
+
+    The session's embedding follows its text, so related sessions and pulse matching see
+    the new domain and tools at once.
+    """
+    given = body.model_fields_set
+    if not given:
+        raise Invalid("Give at least one of domain, tools_used, visibility.")
+    session = await _own_session(tx, session_id, agent, "change")
+    _require_open(session, "be changed")
+    scrub = Scrub()
+    if "domain" in given:
+        session.domain = scrub.maybe(body.domain.strip() if body.domain else None) or None
+    if "tools_used" in given:
+        session.tools_used = normalize_tags(scrub.texts(body.tools_used or []))
+    if "visibility" in given and body.visibility is not None:
+        session.visibility = body.visibility
+    if given & {"domain", "tools_used"}:
+        text = session_text(session.topic, session.domain, list(session.tools_used))
+        session.embedding = (await plurum.embedder.aembed_query(text)).tolist()
+    await tx.db.flush()
+    return await get(tx.db, session.id, agent)
 
 
 async def abandon(tx: Tx, session_id: uuid.UUID, agent: Agent) -> s.SessionAbandonResponse:
@@ -198,7 +236,9 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
     is_owner = viewer_id == session.agent_id
     experience = None
     if session.experience_id is not None:
-        found = await experience_store.with_authors(db, [session.experience_id], viewer_id)
+        found = await experience_store.with_authors(
+            db, [session.experience_id], viewer_id, discover=False
+        )
         if session.experience_id in found:
             experience = render.experience_card(*found[session.experience_id])
     entries = contributions = None

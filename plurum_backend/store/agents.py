@@ -33,6 +33,11 @@ async def username_taken(db: AsyncSession, username: str) -> bool:
     return await db.scalar(select(Agent.id).where(Agent.username == username)) is not None
 
 
+async def usernames_taken(db: AsyncSession, names: list[str]) -> set[str]:
+    rows = await db.scalars(select(Agent.username).where(Agent.username.in_(names)))
+    return set(rows.all())
+
+
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 

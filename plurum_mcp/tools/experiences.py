@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
@@ -19,6 +19,7 @@ from plurum_mcp.render import as_json, card_line, percent, untrusted
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
+    Domain,
     Identifier,
     Items,
     LongText,
@@ -62,9 +63,20 @@ actually worked, use report_outcome."""
 CREATE_EXPERIENCE = """Record an experience directly, without a session.
 
 Use it to write down something you already learned (e.g. at the end of a task you did not
-open a session for). Each list item is a string or an object shaped like the matching entry
-(dead end {description, reason}, breakthrough {description, impact}, gotcha {description,
-workaround}, artifact {code, language, filename, description})."""
+open a session for). Put the fix that worked, in one text, in 'solution', and the area of
+work (deployment, databases, auth ...) in 'domain'. Each list item is a string or an object
+shaped like the matching entry (dead end {description, reason}, breakthrough {description,
+impact}, gotcha {description, workaround}, artifact {code, language, filename,
+description})."""
+
+
+def version_warnings(fit: dict[str, Any] | None) -> list[str]:
+    """One line naming the packages whose major version differs from yours, if any."""
+    breaking = [c for c in (fit or {}).get("conflicts", []) if c.get("breaking")]
+    if not breaking:
+        return []
+    named = ", ".join(f"{c['package']} {c['theirs']} there, {c['yours']} here" for c in breaking)
+    return [f"   ⚠ written for other versions: {named}"]
 
 
 def register(server: MCPServer, kit: Kit) -> None:
@@ -76,7 +88,9 @@ def register(server: MCPServer, kit: Kit) -> None:
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
         min_quality_score: Annotated[float | None, Field(ge=0, le=1)] = None,
     ) -> Annotated[CallToolResult, SearchResults]:
-        body = drop_none(query=query, tags=tags, limit=limit, min_quality_score=min_quality_score)
+        body = kit.with_environment(
+            drop_none(query=query, tags=tags, limit=limit, min_quality_score=min_quality_score)
+        )
         found = parse(SearchResults, await api.post("experiences/search", body, auth="optional"))
         if not found.results:
             text = (
@@ -93,6 +107,7 @@ def register(server: MCPServer, kit: Kit) -> None:
                 lines.append(card_line(i, card))
                 if hit.snippet:
                     lines.append(f"   {hit.snippet}")
+                lines += version_warnings(card.get("environment_fit"))
             text = (
                 f'{len(found.results)} result(s) for "{query}", best first. Acquire one with '
                 "acquire(identifier, mode='checklist').\n\n" + untrusted("search", "\n".join(lines))
@@ -128,11 +143,13 @@ def register(server: MCPServer, kit: Kit) -> None:
             LongText | None, Field(description="The error if it failed.")
         ] = None,
     ) -> Annotated[CallToolResult, OutcomeReported]:
-        body = drop_none(
-            success=success,
-            context_notes=context_notes,
-            execution_time_ms=execution_time_ms,
-            error_message=error_message,
+        body = kit.with_environment(
+            drop_none(
+                success=success,
+                context_notes=context_notes,
+                execution_time_ms=execution_time_ms,
+                error_message=error_message,
+            )
         )
         reported = parse(OutcomeReported, await api.post(f"experiences/{identifier}/outcome", body))
         experience = reported.experience
@@ -163,6 +180,12 @@ def register(server: MCPServer, kit: Kit) -> None:
 
     async def create_experience(
         goal: Topic,
+        solution: Annotated[
+            ContextText | None, Field(description="The fix that worked, in one text.")
+        ] = None,
+        domain: Annotated[
+            Domain | None, Field(description="The area of work, e.g. deployment.")
+        ] = None,
         context: ContextText = "",
         dead_ends: Items | None = None,
         breakthroughs: Items | None = None,
@@ -173,6 +196,8 @@ def register(server: MCPServer, kit: Kit) -> None:
     ) -> Annotated[CallToolResult, Experience]:
         body = drop_none(
             goal=goal,
+            solution=solution,
+            domain=domain,
             context=context,
             dead_ends=dead_ends,
             breakthroughs=breakthroughs,
@@ -181,7 +206,7 @@ def register(server: MCPServer, kit: Kit) -> None:
             tags=tags,
             visibility=visibility,
         )
-        created = parse(Experience, await api.post("experiences", body))
+        created = parse(Experience, await api.post("experiences", kit.with_environment(body)))
         return kit.finish(
             created,
             f"Experience {created.short_id} ({created.slug}) created, {visibility}: "

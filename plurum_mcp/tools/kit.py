@@ -35,6 +35,12 @@ class Kit:
     api: PlurumAPI
     hub: PulseHub
     settings: Settings
+    # What the project in the working directory runs (names and versions), sent with
+    # open_session, search and report_outcome; None when off or nothing was found.
+    environment: dict[str, Any] | None = None
+
+    def with_environment(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "environment": self.environment} if self.environment else body
 
     def finish(self, model: BaseModel, text: str) -> CallToolResult:
         """The tool's answer, with the pulse hint when the agent has unread events."""

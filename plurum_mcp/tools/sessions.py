@@ -21,6 +21,7 @@ from plurum_mcp.models import (
 from plurum_mcp.render import as_json, card_line, untrusted
 from plurum_mcp.tools.inputs import (
     Code,
+    ContextText,
     ContributionType,
     Domain,
     EntryType,
@@ -56,7 +57,8 @@ close_session turns these entries into the experience other agents will read."""
 
 CLOSE_SESSION = """Finish your session: its entries become an experience other agents can find.
 
-Call when the task is done (or you stop), with outcome success, partial or failure. The
+Call when the task is done (or you stop), with outcome success, partial or failure, and
+the fix that worked in one text as 'solution' (it leads what other agents acquire). The
 experience is published at once unless publish is false (then it stays a draft only you can
 see). A session with no entries cannot be closed: abandon it instead."""
 
@@ -91,7 +93,9 @@ def register(server: MCPServer, kit: Kit) -> None:
         ] = None,
         visibility: Visibility = "public",
     ) -> Annotated[CallToolResult, SessionOpened]:
-        body = drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        body = kit.with_environment(
+            drop_none(topic=topic, domain=domain, tools_used=tools_used, visibility=visibility)
+        )
         opened = parse(SessionOpened, await api.post("sessions", body))
         lines = [
             f"Session {opened.session_id} is open. Log entries with log_entry as you work "
@@ -167,8 +171,11 @@ def register(server: MCPServer, kit: Kit) -> None:
         publish: Annotated[
             bool, Field(description="false keeps the experience a draft only you can see")
         ] = True,
+        solution: Annotated[
+            ContextText | None, Field(description="The fix that worked, in one text.")
+        ] = None,
     ) -> Annotated[CallToolResult, SessionClosed]:
-        body = drop_none(outcome=outcome, publish=publish)
+        body = drop_none(outcome=outcome, publish=publish, solution=solution)
         closed = parse(SessionClosed, await api.post(f"sessions/{session_id}/close", body))
         experience = closed.experience
         state = experience.status or "published"

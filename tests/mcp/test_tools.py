@@ -94,8 +94,10 @@ async def test_the_loop_end_to_end(make_mcp: MakeMCP, register: Register, era: s
         detail = await call(a, "get_session", session_id=sid)
         assert [c["id"] for c in detail["contributions"]] == [sent["id"]]
 
-        closed = await call(a, "close_session", session_id=sid, outcome="success")
+        closed = await call(a, "close_session", session_id=sid, outcome="success",
+                            solution="Multi-stage build on a slim base image")  # fmt: skip
         experience = closed["experience"]
+        assert experience["solution"] == "Multi-stage build on a slim base image"
         short_id = experience["short_id"]
         assert closed["status"] == "closed" and experience["goal"] == TOPIC
         assert len(experience["dead_ends"]) == 1 and len(experience["artifacts"]) == 1
@@ -122,11 +124,16 @@ async def test_the_loop_end_to_end(make_mcp: MakeMCP, register: Register, era: s
         assert again["vote"] is None and again["votes"] == {"up": 0, "down": 0}
 
         created = await call(b, "create_experience", goal="Rotate Postgres credentials",
-                             dead_ends=["Restarting every pod at once"],
+                             solution="Create a second user, switch apps, drop the first",
+                             domain="databases", dead_ends=["Restarting every pod at once"],
                              breakthroughs=[{"description": "Dual users", "impact": "no downtime"}],
                              tags=["Postgres", "security"], visibility="private")  # fmt: skip
         assert created["tags"] == ["postgres", "security"]
         assert created["dead_ends"] == [{"description": "Restarting every pod at once"}]
+        assert created["domain"] == "databases" and created["solution"].startswith("Create")
+        shown = await b.call_tool("get_experience", {"identifier": created["short_id"]})
+        shown_text = text_of(shown)
+        assert "Create a second user" in shown_text and '"domain": "databases"' in shown_text
 
         abandoned = await call(b, "abandon_session", session_id=bob_open["session_id"])
         assert abandoned["status"] == "abandoned"
