@@ -82,7 +82,7 @@ async def test_match_gives_both_ranks(client: httpx.AsyncClient, register: Regis
         "/experiences/search", json={"query": "ERR_OSSL_EVP_UNSUPPORTED", "min_relevance": 0}
     )
     hits = r.json()["results"]
-    assert hits[0]["match"] == {"fulltext_rank": 1, "vector_rank": 1}
+    assert hits[0]["match"] == {"fulltext_rank": 1, "vector_rank": 1, "signature": False}
     # the other one is only a vector neighbour: no shared words (and below the default floor)
     assert hits[1]["match"]["fulltext_rank"] is None
     assert hits[1]["match"]["vector_rank"] == 2
