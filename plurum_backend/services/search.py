@@ -232,7 +232,7 @@ async def relevant_hits(
     min_quality: float | None = None,
     min_relevance: float = DEFAULT_MIN_RELEVANCE,
     packages: dict[str, str] | None = None,
-) -> tuple[list[s.SearchHit], str | None]:
+) -> Relevant:
     """The best ``limit`` visible hits at or above the floor, and why there are none if so.
 
     With the caller's ``packages``, advice that worked on versions like theirs moves up.
@@ -250,14 +250,22 @@ async def relevant_hits(
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
         results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
-    return results, (None if results else why_empty(ranked, min_relevance))
+    reason = None if results else why_empty(ranked, min_relevance)
+    return Relevant(results, reason, total_found=len(passed))
+
+
+@dataclass(frozen=True)
+class Relevant:
+    hits: list[s.SearchHit]
+    empty_reason: str | None
+    total_found: int  # candidates at or above the floor, of which ``hits`` are the first
 
 
 async def search(
     plurum: Plurum, db: AsyncSession, viewer: uuid.UUID | None, body: s.SearchRequest
 ) -> s.SearchResponse:
     floor = DEFAULT_MIN_RELEVANCE if body.min_relevance is None else body.min_relevance
-    results, reason = await relevant_hits(
+    found = await relevant_hits(
         plurum,
         db,
         viewer,
@@ -272,9 +280,13 @@ async def search(
         db,
         agent_id=viewer,
         query=body.query,
-        hits=results,
+        hits=found.hits,
         record_queries=plurum.settings.record_queries,
     )
     return s.SearchResponse(
-        query=body.query, results=results, min_relevance=floor, empty_reason=reason
+        query=body.query,
+        results=found.hits,
+        total_found=found.total_found,
+        min_relevance=floor,
+        empty_reason=found.empty_reason,
     )

@@ -55,7 +55,7 @@ async def open_session(
     await pulse.session_opened(plurum, tx, session, agent)
 
     # The same ranking and relevance floor as search (services.search.relevant_hits).
-    relevant, relevant_empty = await relevant_hits(
+    relevant = await relevant_hits(
         plurum,
         tx.db,
         agent.id,
@@ -82,8 +82,8 @@ async def open_session(
         session_id=str(session.id),
         status="open",
         visibility=session.visibility,
-        relevant_experiences=relevant,
-        relevant_empty_reason=relevant_empty,
+        relevant_experiences=relevant.hits,
+        relevant_empty_reason=relevant.empty_reason,
         active_sessions=active,
         redactions=scrub.report(),
     )
