@@ -48,7 +48,10 @@ class CachedEmbedder:
         return found
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        model = self.embedder.model_name
+        # torch keeps the key it always had (existing caches stay valid); other backends make
+        # slightly different vectors and are keyed apart
+        backend = getattr(self.embedder, "label", "torch")
+        model = self.embedder.model_name + ("" if backend == "torch" else f"@{backend}")
         keys = [_key(model, t) for t in texts]
         found = self._lookup(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in found))

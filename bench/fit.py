@@ -50,6 +50,24 @@ def ndcg_table(replays: dict[str, Replay], make: Callable[[Replay], dict[str, Ra
             print(f"{label:<48}{cells}")
 
 
+def markdown_table(replays: dict[str, Replay], make: Callable[[Replay], dict[str, Ranker]]) -> None:
+    """One row per variant, nDCG@10 per dataset and query kind (docs/search.md)."""
+    columns: list[tuple[str, str]] = []
+    values: dict[str, list[float]] = {}
+    for name, replay in replays.items():
+        rankers = make(replay)
+        for kind, qs in kinds_of(replay).items():
+            columns.append((name, kind))
+            for label, ranker in rankers.items():
+                values.setdefault(label, []).append(
+                    mean([ndcg_at(ranker(q), q.grades) for q in qs])
+                )
+    print("| variant | " + " | ".join(f"{n} {k}" for n, k in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for label, cells in values.items():
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+
+
 def load_all(names: Sequence[str] = SETS) -> dict[str, Replay]:
     out = {}
     for name in names:
@@ -63,12 +81,13 @@ def load_all(names: Sequence[str] = SETS) -> dict[str, Replay]:
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.fit", description=__doc__.split("\n")[0])
     p.add_argument("what", choices=["fusion", "relevance"])
+    p.add_argument("--markdown", action="store_true", help="fusion: one markdown table")
     args = p.parse_args()
     replays = load_all()
     if args.what == "fusion":
         from bench.fit_fusion import rankers
 
-        ndcg_table(replays, rankers)
+        (markdown_table if args.markdown else ndcg_table)(replays, rankers)
     else:
         from bench.fit_relevance import report
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from bench.fit import Ranker, idf
 from bench.replay import QueryReplay, Replay
+from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Hit, Tuning, error_shaped, fuse_hits
 
 DEPTH = 100
@@ -45,7 +46,15 @@ def production(tuning: Tuning) -> Callable[[Replay], Ranker]:
             return out
 
         def rank(q: QueryReplay) -> list[str]:
-            fused = fuse_hits(q.text, hits(q.fulltext), hits(q.vector), tuning)
+            terms = QueryTerms(replay.documents, dict(q.terms))
+            fused = fuse_hits(
+                q.text,
+                hits(q.fulltext),
+                hits(q.vector),
+                tuning,
+                ceiling=terms.ceiling(),
+                similarity={_uid(d): v for d, v in q.similarity.items()},
+            )
             return [back[f.id] for f in fused]
 
         return rank
@@ -87,8 +96,10 @@ def convex(
                 ftn = {d: v * (1 - doc_cov + doc_cov * coverage(q, d, n)) for d, v in ftn.items()}
             vlo, vspread = minmax(vec)
             vecn = {d: (s - vlo) / vspread for d, s in vec}
-            if vec_norm == "raw" and norm == "selfmax":
+            if vec_norm.startswith("raw") and norm == "selfmax":
                 vecn = {d: s for d, s in vec}
+                if vec_norm == "raw+fill":
+                    vecn.update({d: q.similarity.get(d, 0.0) for d, _ in ft if d not in vecn})
             if fill_cos:
                 for d, _ in ft:
                     if d not in vecn and d in q.similarity:
@@ -122,9 +133,21 @@ def by_top_coverage(
 
 def rankers(replay: Replay) -> dict[str, Ranker]:
     variants: dict[str, Callable[[Replay], Ranker]] = {
-        "shipped v1: convex min-max 0.5 (0.6 errors)": production(Tuning()),
-        "fulltext only": production(Tuning(fulltext_share=1.0, error_fulltext_share=1.0)),
-        "vector only": production(Tuning(fulltext_share=0.0, error_fulltext_share=0.0)),
+        "shipped v1: convex min-max 0.5 (0.6 errors)": production(
+            Tuning(fusion="convex", fulltext_share=0.5, error_fulltext_share=0.6)
+        ),
+        "fulltext only": production(
+            Tuning(fusion="convex", fulltext_share=1.0, error_fulltext_share=1.0)
+        ),
+        "vector only": production(
+            Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0)
+        ),
+        "evidence 0.3, errors min-max 0.6": production(
+            Tuning(fulltext_share=0.3, strong_fulltext_share=0.3)
+        ),
+        "**shipped v2: evidence 0.2..0.5 by best BM25/ceiling over 0.5, errors 0.6**": (
+            production(Tuning())
+        ),
     }
     for a in (0.2, 0.3, 0.4, 0.5):
         variants[f"convex {a}"] = convex(fixed(a))
@@ -147,11 +170,28 @@ def rankers(replay: Replay) -> dict[str, Ranker]:
         variants[f"errors min-max 0.6; else {a} self-max + raw cosine"] = convex(
             fixed(a), ft_norm="selfmax", errors=0.6, vec_norm="raw"
         )
-    for high, knee, low in ():
-        variants[f"share {low}..{high} by top coverage/{knee}"] = convex(
-            by_top_coverage(high, knee, low)
+        variants[f"errors min-max 0.6; else {a} self-max + raw cosine, filled"] = convex(
+            fixed(a), ft_norm="selfmax", errors=0.6, vec_norm="raw+fill"
         )
-        variants[f"share {low}..{high} by top coverage/{knee} + fill cos"] = convex(
-            by_top_coverage(high, knee, low), fill_cos=True
+    for a in (0.25, 0.35):
+        variants[f"errors min-max 0.6; else {a} self-max + raw cosine, filled"] = convex(
+            fixed(a), ft_norm="selfmax", errors=0.6, vec_norm="raw+fill"
+        )
+    for lo, hi, knee in itertools.product((0.2, 0.3), (0.4, 0.5, 0.6), (0.3, 0.5)):
+        variants[f"evidence, share {lo}..{hi} by best BM25/ceiling over {knee}"] = convex(
+            by_best_share(lo, hi, knee), ft_norm="selfmax", errors=0.6, vec_norm="raw+fill"
         )
     return {label: make(replay) for label, make in variants.items()}
+
+
+def by_best_share(low: float, high: float, knee: float) -> Callable[[QueryReplay, int], float]:
+    """BM25 share grows with the best BM25 score over the query's ceiling."""
+
+    def share(q: QueryReplay, n: int) -> float:
+        if not q.fulltext:
+            return low
+        ceiling = 2.2 * sum(idf(df, n) for df in q.terms.values()) or 1.0
+        best = min(1.0, q.fulltext[0][1] / ceiling)
+        return low + (high - low) * min(1.0, best / knee)
+
+    return share

@@ -69,7 +69,11 @@ async def fresh_plurum(
         try:
             check_server(database)
             migrate.upgrade(database)
-            settings = Settings(data_dir=data_dir, registrations_per_hour=0)
+            settings = Settings(
+                data_dir=data_dir,
+                registrations_per_hour=0,
+                models_path=Settings.from_env().model_dir,  # one ONNX export for every run
+            )
             plurum = Plurum.start(settings, database)
             await plurum.sync.catch_up()  # a kept index may be behind its database
             try:

@@ -1,18 +1,30 @@
 """Load: many agents at once against a real `plurum serve`, over HTTP.
 
-Each agent registers, opens a session, then until the time is up picks at random:
-search (70%), log an entry to its session (20%), or close its session and open the next
-(10%; a session without entries is abandoned instead). Prints throughput, p50/p99 latency
-per kind, errors (any non-2xx, 429 included, or a failed connection) and the server's
-resident memory before and after the run.
+Each agent registers, opens a session, then until the time is up picks at random, in the
+proportions of an agent following Plurum's workflow (search before acting, log each step,
+acquire what it found, report how it went, close the session when the task is done; one
+session of ~20 calls):
 
-    python bench/load.py                      # 50 agents, 60 s, a fresh server of its own
+    search 40 %, log an entry 38 %, acquire a found experience 8 %, report an outcome on one
+    5 %, vote on one 4 %, close the session and open the next 5 %
+
+(acquire, outcome and vote pick among the experiences its last search found, other agents'
+ones; with none yet they search instead; a session without entries is abandoned instead of
+closed). Prints, for each crowd size, throughput, p50/p99 latency per kind and per request,
+errors (any non-2xx, 429 included, or a failed connection), the server's resident memory, and
+where the machine's CPU went during the run: the model (the server's embedder thread and the
+threads it started), the database (every PostgreSQL process), the rest of the server (Python:
+the event loop, requests, Tantivy) and this load generator, read from /proc before and after.
+
+    python bench/load.py                      # 10, 50 and 200 agents, 60 s each, own server
     python bench/load.py --agents 5 --duration 5 --json
-    python bench/load.py --url http://127.0.0.1:8000/api/v1 --pid 1234
+    python bench/load.py --url http://127.0.0.1:8000/api/v1 --pid 1234 --pg-pid 1200
 
 Without --url it starts `plurum serve` on a fresh embedded PostgreSQL in a temp dir, with
-the default rate limits (only registration is opened up, for the agents it registers). With
---url the server's registration limit must allow --agents + 1 registrations.
+the default rate limits (only registration is opened up, for the agents it registers) and
+PLURUM_EMBEDDING_BACKEND as set (default: the server's default). With --url the server's
+registration limit must allow the agents + 1 registrations; --pg-pid (the postmaster) adds
+the database's share.
 """
 
 from __future__ import annotations
@@ -39,9 +51,12 @@ from typing import Any
 
 import httpx
 
-KINDS = ("search", "entry", "open_close")
+KINDS = ("search", "entry", "acquire", "outcome", "vote", "open_close")
 ROUTE_ID = re.compile(r"(?<=/)[0-9a-f]{8}-[0-9a-f-]{27}")
-WEIGHTS = (0.7, 0.2, 0.1)
+EXPERIENCE_ID = re.compile(r"(?<=/experiences/)[A-Za-z0-9]{8}(?=/)")
+WEIGHTS = (0.40, 0.38, 0.08, 0.05, 0.04, 0.05)
+LEVELS = "10,50,200"
+MODEL_THREAD = "plurum-embedder"  # the embedder's worker names itself (and so its threads)
 SEED_EXPERIENCES = 100
 TOPICS = [
     "Deploy FastAPI to AWS ECS with Docker",
@@ -107,7 +122,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def own_server() -> Iterator[tuple[str, int]]:
+def own_server() -> Iterator[tuple[str, int, int | None]]:
     """`plurum serve` on a fresh embedded PostgreSQL (or PLURUM_DATABASE_URL, if set)."""
     with tempfile.TemporaryDirectory(prefix="plurum-load-") as tmp:
         port = free_port()
@@ -117,6 +132,8 @@ def own_server() -> Iterator[tuple[str, int]]:
             "PLURUM_PORT": str(port),
             "PLURUM_REGISTRATIONS_PER_HOUR": "0",
             "HF_HUB_OFFLINE": "1",
+            # the ONNX export is made once and kept, not once per run
+            "PLURUM_MODEL_DIR": os.environ.get("PLURUM_MODEL_DIR", str(MODEL_CACHE)),
         }
         log = Path(tmp) / "serve.log"
         with log.open("w") as out:
@@ -137,7 +154,7 @@ def own_server() -> Iterator[tuple[str, int]]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("plurum serve did not start:\n" + log.read_text())
                 time.sleep(0.2)
-            yield base, proc.pid
+            yield base, proc.pid, postmaster(Path(tmp) / "pgdata")
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -151,13 +168,56 @@ def own_server() -> Iterator[tuple[str, int]]:
                     stop_embedded(Path(tmp) / "pgdata")
 
 
+MODEL_CACHE = Path(__file__).resolve().parent / ".cache" / "models"
+
+
+def postmaster(pg_dir: Path) -> int | None:
+    try:
+        return int((pg_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ticks(stat: str) -> tuple[int, int, int]:
+    """(utime + stime, children's cutime + cstime, ppid) from a /proc stat line."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]), int(fields[1])
+
+
+def cpu_seconds(server: int | None, pg: int | None) -> dict[str, float]:
+    """CPU seconds used so far: the server's model threads and other threads, PostgreSQL
+    (the postmaster, its live children, and the children it already reaped), this process."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {"model": 0.0, "server_other": 0.0, "database": 0.0, "load_generator": 0.0}
+    if server:
+        for task in Path(f"/proc/{server}/task").glob("*"):
+            try:
+                comm = (task / "comm").read_text().strip()
+                used, _, _ = _ticks((task / "stat").read_text())
+            except OSError:
+                continue
+            out["model" if comm == MODEL_THREAD else "server_other"] += used / hz
+    if pg:
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                used, reaped, parent = _ticks((proc / "stat").read_text())
+            except OSError:
+                continue
+            if proc.name == str(pg):
+                out["database"] += (used + reaped) / hz
+            elif parent == pg:
+                out["database"] += used / hz
+    times = os.times()
+    out["load_generator"] = times.user + times.system
+    return out
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def register(http: httpx.AsyncClient, prefix: str, i: int) -> dict[str, str]:
-    username = f"{prefix}{i}"
-    r = await http.post("/agents/register", json={"name": f"Load {i}", "username": username})
+async def register(http: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await http.post("/agents/register", json={"name": username, "username": username})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['api_key']}"}
 
@@ -177,10 +237,13 @@ async def seed(http: httpx.AsyncClient, auth: dict[str, str], count: int) -> Non
 
 
 class LoadAgent:
-    def __init__(self, http: httpx.AsyncClient, auth: dict[str, str], rng: random.Random) -> None:
-        self.http, self.auth, self.rng = http, auth, rng
+    def __init__(
+        self, http: httpx.AsyncClient, auth: dict[str, str], rng: random.Random, username: str
+    ) -> None:
+        self.http, self.auth, self.rng, self.username = http, auth, rng, username
         self.session = ""
         self.entries = 0
+        self.found: list[str] = []  # short ids of others' experiences from the last search
 
     async def open(self) -> httpx.Response:
         body = {"topic": self.rng.choice(TOPICS), "tools_used": ["docker"]}
@@ -190,9 +253,26 @@ class LoadAgent:
         return r
 
     async def step(self, kind: str) -> list[httpx.Response]:
+        if kind in ("acquire", "outcome", "vote") and not self.found:
+            kind = "search"
         if kind == "search":
             query = {"query": self.rng.choice(QUERIES), "limit": 5}
-            return [await self.http.post("/experiences/search", headers=self.auth, json=query)]
+            r = await self.http.post("/experiences/search", headers=self.auth, json=query)
+            if r.status_code == 200:
+                self.found = [
+                    hit["short_id"]
+                    for hit in r.json()["results"]
+                    if hit["author"]["username"] != self.username
+                ]
+            return [r]
+        if kind in ("acquire", "outcome", "vote"):
+            where = f"/experiences/{self.rng.choice(self.found)}/{kind}"
+            body: dict[str, Any] = {
+                "acquire": {"mode": self.rng.choice(["summary", "checklist", "full"])},
+                "outcome": {"success": self.rng.random() < 0.7, "execution_time_ms": 1200},
+                "vote": {"vote_type": self.rng.choice(["up", "up", "down"])},
+            }[kind]
+            return [await self.http.post(where, headers=self.auth, json=body)]
         if kind == "entry":
             content = {"description": f"step {self.entries}: {self.rng.choice(QUERIES)}"}
             body = {
@@ -212,6 +292,8 @@ class LoadAgent:
 async def run_agent(agent: LoadAgent, stats: Stats, deadline: float) -> None:
     while time.monotonic() < deadline:
         kind = agent.rng.choices(KINDS, WEIGHTS)[0]
+        if kind in ("acquire", "outcome", "vote") and not agent.found:
+            kind = "search"
         started = time.perf_counter()
         try:
             answers = await agent.step(kind)
@@ -225,7 +307,8 @@ async def run_agent(agent: LoadAgent, stats: Stats, deadline: float) -> None:
             continue
         stats.latencies[kind].append(time.perf_counter() - started)
         for r in answers:
-            route = f"{r.request.method} {ROUTE_ID.sub('{id}', r.request.url.path)}"
+            path = EXPERIENCE_ID.sub("{id}", ROUTE_ID.sub("{id}", r.request.url.path))
+            route = f"{r.request.method} {path}"
             stats.routes.setdefault(route, []).append(r.elapsed.total_seconds())
             if not r.is_success:
                 stats.error(
@@ -249,34 +332,39 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def load(
-    base: str, pid: int | None, agents: int, duration: float, seed_count: int
+async def crowd_run(
+    http: httpx.AsyncClient,
+    prefix: str,
+    agents: int,
+    duration: float,
+    pid: int | None,
+    pg: int | None,
 ) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=agents + 10, max_keepalive_connections=agents + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-        prefix = "load" + uuid.uuid4().hex[:8]
-        say(f"Registering {agents} agents and seeding {seed_count} experiences…")
-        seeder = await register(http, prefix, agents)
-        await seed(http, seeder, seed_count)
-        rng = random.Random(7)
-        crowd = [
-            LoadAgent(http, await register(http, prefix, i), random.Random(rng.random()))
-            for i in range(agents)
-        ]
-        for agent in crowd:
-            (await agent.open()).raise_for_status()
-        rss_start = rss_mib(pid) if pid else None
-        rss_samples: list[float] = []
-        say(f"Running {agents} agents for {duration:g} s…")
-        stats = Stats()
-        started = time.monotonic()
-        sampler = asyncio.create_task(sample_rss(pid, rss_samples)) if pid else None
-        await asyncio.gather(*(run_agent(a, stats, started + duration) for a in crowd))
-        elapsed = time.monotonic() - started
-        if sampler is not None:
-            sampler.cancel()
-        rss_end = rss_mib(pid) if pid else None
+    say(f"Registering {agents} agents…")
+    rng = random.Random(agents)
+    crowd = []
+    for i in range(agents):
+        username = f"{prefix}a{agents}x{i}"
+        auth = await register(http, username)
+        crowd.append(LoadAgent(http, auth, random.Random(rng.random()), username))
+    for agent in crowd:
+        (await agent.open()).raise_for_status()
+    rss_start = rss_mib(pid) if pid else None
+    rss_samples: list[float] = []
+    say(f"Running {agents} agents for {duration:g} s…")
+    stats = Stats()
+    cpu_before = cpu_seconds(pid, pg)
+    started = time.monotonic()
+    sampler = asyncio.create_task(sample_rss(pid, rss_samples)) if pid else None
+    await asyncio.gather(*(run_agent(a, stats, started + duration) for a in crowd))
+    elapsed = time.monotonic() - started
+    cpu_after = cpu_seconds(pid, pg)
+    if sampler is not None:
+        sampler.cancel()
+    rss_end = rss_mib(pid) if pid else None
     ops = sum(len(v) for v in stats.latencies.values())
+    cores = os.cpu_count() or 1
+    used = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
     return {
         "agents": agents,
         "duration_s": round(elapsed, 1),
@@ -301,6 +389,13 @@ async def load(
         },
         "errors": sum(stats.errors.values()),
         "error_samples": stats.samples,
+        # CPU seconds per wall-clock second, per part (2.0 = both cores of a 2-core machine);
+        # "other" is what the rest of the machine (other users' work) and idle left
+        "cpu": {
+            **{k: round(v / elapsed, 2) for k, v in used.items()},
+            "machine_cores": cores,
+            "ms_per_op": {k: round(1000 * v / max(ops, 1), 2) for k, v in used.items()},
+        },
         "rss_mib": {
             "start": None if rss_start is None else round(rss_start, 1),
             "end": None if rss_end is None else round(rss_end, 1),
@@ -309,7 +404,38 @@ async def load(
     }
 
 
+async def load(
+    base: str,
+    pid: int | None,
+    pg: int | None,
+    levels: list[int],
+    duration: float,
+    seed_count: int,
+) -> dict[str, Any]:
+    biggest = max(levels)
+    limits = httpx.Limits(max_connections=biggest + 10, max_keepalive_connections=biggest + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        prefix = "load" + uuid.uuid4().hex[:8]
+        say(f"Seeding {seed_count} experiences…")
+        seeder = await register(http, f"{prefix}seed")
+        await seed(http, seeder, seed_count)
+        runs = [await crowd_run(http, prefix, n, duration, pid, pg) for n in levels]
+    return {
+        "mix": dict(zip(KINDS, WEIGHTS, strict=True)),
+        "runs": runs,
+        "errors": sum(r["errors"] for r in runs),
+    }
+
+
 def report(result: dict[str, Any]) -> str:
+    mix = ", ".join(f"{k} {100 * w:.0f} %" for k, w in result["mix"].items())
+    lines = [f"mix: {mix}"]
+    for run in result["runs"]:
+        lines += ["", report_run(run)]
+    return "\n".join(lines)
+
+
+def report_run(result: dict[str, Any]) -> str:
     lines = [
         f"{result['agents']} agents, {result['duration_s']} s: {result['operations']} operations, "
         f"{result['throughput_ops_s']} ops/s, {result['errors']} errors",
@@ -325,6 +451,17 @@ def report(result: dict[str, Any]) -> str:
             f"    {route:<34} {k['count']:>6}  "
             f"p50 {k['p50_ms']:>7.1f} ms  p99 {k['p99_ms']:>7.1f} ms"
         )
+    cpu = result["cpu"]
+    lines.append(
+        f"  CPU (cores busy, of {cpu['machine_cores']}): model {cpu['model']:.2f}, "
+        f"database {cpu['database']:.2f}, server Python {cpu['server_other']:.2f}, "
+        f"load generator {cpu['load_generator']:.2f}"
+    )
+    per = cpu["ms_per_op"]
+    lines.append(
+        f"  CPU per operation: model {per['model']:.1f} ms, database {per['database']:.1f} ms, "
+        f"server Python {per['server_other']:.1f} ms, load generator {per['load_generator']:.1f} ms"
+    )
     rss = result["rss_mib"]
     if rss["start"] is not None:
         lines.append(f"  server RSS  {rss['start']:.0f} MiB at start, {rss['end']:.0f} MiB at end")
@@ -335,22 +472,32 @@ def report(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument(
+        "--agents", default=LEVELS, help="crowd sizes, run one after another (default 10,50,200)"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds")
     parser.add_argument("--seed-experiences", type=int, default=SEED_EXPERIENCES)
     parser.add_argument("--url", help="a running server's API base (default: start one)")
-    parser.add_argument("--pid", type=int, help="the server's pid, to read its memory")
+    parser.add_argument("--pid", type=int, help="the server's pid, to read its memory and CPU")
+    parser.add_argument("--pg-pid", type=int, help="the PostgreSQL postmaster's pid, for its CPU")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    def run(base: str, pid: int | None) -> dict[str, Any]:
-        return asyncio.run(load(base, pid, args.agents, args.duration, args.seed_experiences))
+    try:
+        levels = [int(n) for n in str(args.agents).split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--agents takes crowd sizes like 10,50,200, got {args.agents!r}")
+    if not levels or min(levels) < 1:
+        parser.error("--agents needs at least one crowd size of 1 or more")
+
+    def run(base: str, pid: int | None, pg: int | None) -> dict[str, Any]:
+        return asyncio.run(load(base, pid, pg, levels, args.duration, args.seed_experiences))
 
     if args.url:
-        result = run(args.url.rstrip("/"), args.pid)
+        result = run(args.url.rstrip("/"), args.pid, args.pg_pid)
     else:
-        with own_server() as (base, pid):
-            result = run(base, pid)
+        with own_server() as (base, pid, pg):
+            result = run(base, pid, pg)
     print(json.dumps(result, indent=2) if args.json else report(result))
     sys.exit(1 if result["errors"] else 0)
 

@@ -93,9 +93,18 @@ async def collect(root: Path) -> Replay:
     return Replay(dataset.name, len(dataset.lines), out)
 
 
+class _Unpickler(pickle.Unpickler):
+    """Replays written by ``python -m bench.replay`` name their classes ``__main__``."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if module == "__main__" and name in ("Replay", "QueryReplay"):
+            return {"Replay": Replay, "QueryReplay": QueryReplay}[name]
+        return super().find_class(module, name)
+
+
 def read(name: str) -> Replay:
     with path_of(name).open("rb") as f:
-        replay: Replay = pickle.load(f)
+        replay: Replay = _Unpickler(f).load()
     return replay
 
 

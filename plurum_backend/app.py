@@ -28,6 +28,7 @@ from plurum_backend.api import (
 from plurum_backend.api.endpoint import Endpoint, make_route
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
+from plurum_backend.web import routes as web_routes
 
 PREFIX = "/api/v1"
 
@@ -73,6 +74,7 @@ def create_app(plurum: Plurum, *, manage_lifespan: bool = True) -> Starlette:
         # one Route per path, so a 405 lists every method of the path in Allow
         handlers = {e.method: make_route(e, plurum) for e in group}
         routes.append(Route(PREFIX + path, by_method(handlers), methods=list(handlers)))
+    routes += web_routes(plurum)  # the pages, outside /api/v1 (docs/web.md)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The ``plurum`` command: serve, reindex (more subcommands join as features land).
+"""The ``plurum`` command: serve, reindex, reembed (more subcommands join as features land).
 
 Every failure ends as one sentence on stderr and exit status 1, never a traceback.
 """
@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,47 @@ def reindex(args: argparse.Namespace) -> None:
 
     count: int = asyncio.run(run())
     print(f"Reindexed {count} experiences into {settings.index_dir}.")
+
+
+def reembed(args: argparse.Namespace) -> None:
+    """Re-embed every stored vector with PLURUM_EMBEDDING_BACKEND, online (resumable)."""
+    from tqdm import tqdm
+
+    from plurum_backend.runtime import Plurum
+    from plurum_backend.search.embedder import shared_embedder
+    from plurum_backend.services.reembed import ReembedReport
+    from plurum_backend.services.reembed import reembed as run_reembed
+    from plurum_backend.store.database import async_engine
+    from plurum_backend.store.models import EMBEDDING_DIM
+
+    settings = Settings.from_env()
+    say("Opening the database…")
+    database = Plurum.open_database(settings)
+    say(f"Loading the embedding model {settings.embedding_model} ({settings.embedding_backend})…")
+    embedder = shared_embedder(
+        settings.embedding_model, settings.embedding_backend, settings.model_dir
+    )
+    if embedder.dimension != EMBEDDING_DIM:
+        raise ConfigError(
+            f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
+            f"dimensional vectors but the database stores {EMBEDDING_DIM}."
+        )
+    bar = tqdm(desc="Re-embedding", unit="exp", file=sys.stderr, delay=0.5)
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    async def run() -> ReembedReport:
+        engine = async_engine(database, pool_size=2)
+        try:
+            return await run_reembed(engine, embedder, progress=progress)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    bar.close()
+    print(report.summary())
 
 
 def import_(args: argparse.Namespace) -> None:
@@ -277,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=serve)
     p = sub.add_parser("reindex", help="rebuild the full-text index from the database")
     p.set_defaults(func=reindex)
+    p = sub.add_parser(
+        "reembed",
+        help="re-embed every vector with PLURUM_EMBEDDING_BACKEND, online; resumes if killed",
+    )
+    p.set_defaults(func=reembed)
     p = sub.add_parser("import", help="add experiences from a JSON lines file (idempotent on id)")
     p.add_argument("file", type=Path, help="JSON lines, one experience each; - for stdin")
     p.add_argument("--agent", default="imported", help="author of lines without author.username")
@@ -324,7 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM ends the process like Ctrl-C does, through the `finally` below, even while the
     # model loads; uvicorn takes both signals over while serving and re-raises them after
     # its graceful shutdown, which lands here too.
-    signal.signal(signal.SIGTERM, _terminated)
+    if threading.current_thread() is threading.main_thread():  # tests call main in threads
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         func(args)
     except PlurumError as exc:

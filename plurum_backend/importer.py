@@ -37,6 +37,7 @@ from tqdm import tqdm
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
 from plurum_backend.schemas import USERNAME_PATTERN
+from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.services import hints
 from plurum_backend.services.content import list_item
@@ -243,10 +244,10 @@ class Importer:
         texts = [embedding_text(r.exp) for r in rows]
         # the hint vectors of their dead ends, gotchas and breakthroughs, in the same batch
         texts += [t for r in rows for t in hints.ItemVectors(r.exp, {}).missing]
-        vectors = asyncio.ensure_future(self._embed(texts))
+        embedded = asyncio.ensure_future(self._embed(texts))
         if pending is not None:
             await self._write(*pending, bar)
-        return rows, vectors
+        return rows, embedded
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -302,9 +303,11 @@ class Importer:
         async with self.plurum.transaction() as tx:
             authors = await self._authors(tx.db, sorted({r.author for r in rows}))
             await self._assign_ids(tx.db, rows)
+            await experience_vectors.hold(self.plurum.embedder, tx.db)
             for row, vector in zip(rows, embedded[: len(rows)], strict=True):
                 row.exp.agent_id = authors[row.author]
-                row.exp.embedding = vector.tolist()
+                text_hash = experience_vectors.text_hash(embedding_text(row.exp))
+                experience_vectors.apply(row.exp, experience_vectors.Vectors(vector, text_hash))
                 tx.db.add(row.exp)
                 tx.touch(row.exp.id)
             await tx.db.flush()

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plurum_backend.config import Settings
-from plurum_backend.errors import InsufficientStorage, Unavailable
+from plurum_backend.errors import ConfigError, InsufficientStorage, Unavailable
 from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import usage
 from plurum_backend.services.limits import Limits
-from plurum_backend.store import embedded, faults, migrate
+from plurum_backend.store import embedded, embeddings, faults, migrate
 from plurum_backend.store import pulse as pulse_store
 from plurum_backend.store.database import (
     Database,
@@ -62,6 +62,19 @@ class Tx:
             change = SearchChange(experience_id=experience_id)
             self.changes.append(change)
             self.db.add(change)
+
+
+def check_embedder(database: Database, embedder: Embedder) -> None:
+    """Refuse to start with another embedder than the one whose vectors the database holds
+    (an empty database takes this one)."""
+    mine = embeddings.Identity(embedder.model_name, embedder.label)
+    recorded = embeddings.claim(database.url, mine)
+    if recorded != mine:
+        raise ConfigError(
+            f"This database holds vectors from {recorded}, not {mine}: run `plurum reembed` "
+            f"to re-embed them with {mine} (search keeps working meanwhile), or start with "
+            f"PLURUM_EMBEDDING_BACKEND={recorded.backend.split('/')[0]}."
+        )
 
 
 class Plurum:
@@ -111,14 +124,15 @@ class Plurum:
     def start(cls, settings: Settings, database: Database | None = None) -> Plurum:
         """Blocking start: database, migrations, model, index. Call before the event loop."""
         database = database or cls.open_database(settings)
-        embedder = shared_embedder(settings.embedding_model)
+        embedder = shared_embedder(
+            settings.embedding_model, settings.embedding_backend, settings.model_dir
+        )
         if embedder.dimension != EMBEDDING_DIM:
-            from plurum_backend.errors import ConfigError
-
             raise ConfigError(
                 f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
                 f"dimensional vectors but the database stores {EMBEDDING_DIM}."
             )
+        check_embedder(database, embedder)
         index = FulltextIndex(settings.index_dir)
         engine = async_engine(database, settings.db_pool_size, timeout_s=settings.db_timeout_s)
         return cls(settings, database, engine, embedder, index)
@@ -177,10 +191,17 @@ class Plurum:
     # -- unit of work -------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, deadline: bool = False) -> AsyncIterator[Tx]:
         """One unit of work. A database or disk fault inside it (or at commit) is raised as
-        the PlurumError the caller should see (503 Unavailable, 507 InsufficientStorage)."""
-        async with self._faults_translated(), self.sessions() as db:
+        the PlurumError the caller should see (503 Unavailable, 507 InsufficientStorage).
+        ``deadline`` (every API request) bounds the unit of work up to its commit to
+        PLURUM_DB_TIMEOUT_S (``request_deadline``); the indexing after the commit is not
+        bounded, since a committed write must not be answered with an error."""
+        async with (
+            self._faults_translated(),
+            self.request_deadline(enabled=deadline),
+            self.sessions() as db,
+        ):
             tx = Tx(db)
             try:
                 yield tx
@@ -211,7 +232,7 @@ class Plurum:
             yield db
 
     @contextlib.asynccontextmanager
-    async def request_deadline(self) -> AsyncIterator[None]:
+    async def request_deadline(self, *, enabled: bool = True) -> AsyncIterator[None]:
         """Bound a request's unit of work to PLURUM_DB_TIMEOUT_S as a whole.
 
         Each statement, lock wait, pool checkout and connect is bounded by the same limit on
@@ -221,6 +242,9 @@ class Plurum:
         psycopg cancel it on the server, and an interrupted commit was not acknowledged.
         """
         limit = self.settings.db_timeout_s
+        if not enabled:
+            yield
+            return
         try:
             async with asyncio.timeout(limit):
                 yield

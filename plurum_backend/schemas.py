@@ -498,6 +498,9 @@ class ContributionList(Page):
 class SearchResponse(Response):
     query: str
     results: list[SearchHit]
+    total_found: int = Field(
+        description="Experiences at or above the floor; results shows the first `limit`."
+    )
     min_relevance: float  # the floor applied: the request's, or the server's default
     # Why results is empty (null when it is not): no match at all, or none relevant enough.
     empty_reason: str | None = None

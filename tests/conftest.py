@@ -27,6 +27,9 @@ import psycopg
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One ONNX export of the model for every runtime and server the tests start (each has its own
+# data directory); kept between runs, as a user's data directory keeps it.
+os.environ.setdefault("PLURUM_MODEL_DIR", str(Path(tempfile.gettempdir()) / "plurum-test-models"))
 
 from plurum_backend.app import create_app
 from plurum_backend.config import Settings
@@ -41,6 +44,7 @@ from plurum_backend.store.database import (
 from plurum_backend.store.models import Base
 
 BASE = "http://testserver/api/v1"
+MODEL_DIR = Path(os.environ["PLURUM_MODEL_DIR"])
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +86,7 @@ async def make_plurum(database: Database, tmp_path: Path) -> AsyncIterator[MakeP
     async def make(**overrides: Any) -> Plurum:
         fields: dict[str, Any] = {
             "data_dir": tmp_path / f"replica{len(started)}",
+            "models_path": MODEL_DIR,
             "registrations_per_hour": 0,
         }
         fields.update(overrides)

@@ -34,6 +34,7 @@ def data() -> Iterator[Path]:
     pid = postmaster_pid(root / "data")
     if pid is not None:  # a failed test must not leave a server behind
         os.kill(pid, signal.SIGINT)
+        wait_for(lambda: postmaster_pid(root / "data") is None)
     shutil.rmtree(root, ignore_errors=True)
 
 

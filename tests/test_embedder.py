@@ -26,3 +26,18 @@ async def test_concurrent_queries_get_their_own_vectors() -> None:
     alone = embedder.embed(texts)
     for i, vector in enumerate(together):
         assert np.allclose(vector, alone[i], atol=1e-5)
+
+
+async def test_documents_written_while_the_model_is_busy_share_one_call() -> None:
+    embedder = shared_embedder()
+    before = embedder.calls
+    busy = asyncio.ensure_future(embedder.aembed(["a long import batch " * 40] * 48))
+    while embedder.calls == before:  # until the batch is in the model
+        await asyncio.sleep(0.001)
+    calls = embedder.calls
+    texts = [f"Tune gunicorn workers for service {i}" for i in range(12)]
+    together = await asyncio.gather(*(embedder.aembed_document(t) for t in texts))
+    await busy
+    assert embedder.calls - calls == 1  # the twelve waited for the batch, then went together
+    for text, vector in zip(texts, together, strict=True):
+        assert float(np.dot(vector, embedder.embed([text])[0])) > 0.9999

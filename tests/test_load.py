@@ -31,7 +31,9 @@ def test_load_smoke(server: serving.Server) -> None:
     out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout)
-    assert result["errors"] == 0, result["error_samples"]
-    assert all(k["count"] > 0 for k in result["kinds"].values()), result["kinds"]
-    assert result["rss_mib"]["start"] and result["rss_mib"]["end"]
-    assert result["throughput_ops_s"] > 0
+    (run,) = result["runs"]
+    assert result["errors"] == 0, run["error_samples"]
+    assert run["kinds"]["search"]["count"] > 0 and run["kinds"]["entry"]["count"] > 0
+    assert run["rss_mib"]["start"] and run["rss_mib"]["end"]
+    assert run["throughput_ops_s"] > 0
+    assert run["cpu"]["model"] > 0 and run["cpu"]["server_other"] > 0, run["cpu"]

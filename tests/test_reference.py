@@ -92,7 +92,8 @@ def test_reference_examples_work_as_written(served: str) -> None:
 
     code, found = run_curl(examples["POST /experiences/search"], served, swaps)
     assert code == 200
-    assert [r["short_id"] for r in found["results"]] == [made["short_id"]]  # type: ignore[index]
+    # the session closed above has the same goal and, since main, matching tags: both answer
+    assert made["short_id"] in [r["short_id"] for r in found["results"]]  # type: ignore[index]
 
     swaps["Ab3xKp9z"] = made["short_id"]
     code, detail = run_curl(examples["GET /experiences/Ab3xKp9z"], served, swaps)

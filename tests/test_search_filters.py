@@ -78,10 +78,12 @@ async def test_match_gives_both_ranks(client: httpx.AsyncClient, register: Regis
             headers=agent.headers,
         )
         assert r.status_code == 201
-    r = await client.post("/experiences/search", json={"query": "ERR_OSSL_EVP_UNSUPPORTED"})
+    r = await client.post(
+        "/experiences/search", json={"query": "ERR_OSSL_EVP_UNSUPPORTED", "min_relevance": 0}
+    )
     hits = r.json()["results"]
-    assert hits[0]["match"] == {"fulltext_rank": 1, "vector_rank": 1}
-    # the other one is only a vector neighbour: no shared words
+    assert hits[0]["match"] == {"fulltext_rank": 1, "vector_rank": 1, "signature": False}
+    # the other one is only a vector neighbour: no shared words (and below the default floor)
     assert hits[1]["match"]["fulltext_rank"] is None
     assert hits[1]["match"]["vector_rank"] == 2
     assert 0 <= hits[1]["score"] < hits[0]["score"] <= 1

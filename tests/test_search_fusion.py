@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
 import uuid
 
 import pytest
 
-from plurum_backend.search.fusion import Hit, Tuning, code_ratio, error_shaped, fuse_hits
+from plurum_backend.search import relevance
+from plurum_backend.search.fulltext import QueryTerms
+from plurum_backend.search.fusion import Fused, Hit, Tuning, code_ratio, error_shaped, fuse_hits
 
 A, B, C, D = (uuid.UUID(int=i) for i in range(1, 5))
 
@@ -48,7 +51,9 @@ def test_code_ratio() -> None:
 def test_convex_fusion_normalizes_each_side() -> None:
     fulltext = [Hit(A, 30.0), Hit(B, 20.0), Hit(C, 10.0)]
     vector = [Hit(C, 0.9), Hit(D, 0.5)]
-    fused = fuse_hits("a plain query", fulltext, vector, Tuning(fusion="convex"))
+    fused = fuse_hits(
+        "a plain query", fulltext, vector, Tuning(fusion="convex", fulltext_share=0.5)
+    )
     by_id = {f.id: f for f in fused}
     assert by_id[A].score == pytest.approx(0.5)  # top of BM25, absent from vectors
     assert by_id[C].score == pytest.approx(0.5)  # bottom of BM25 (0) + top of vectors
@@ -79,3 +84,66 @@ def test_one_side_only_keeps_its_order() -> None:
     fused = fuse_hits("q", [Hit(A, 3.0), Hit(B, 3.0), Hit(C, 1.0)], [], Tuning())
     assert [f.id for f in fused] == [A, B, C]
     assert fuse_hits("q", [], [], Tuning()) == []
+
+
+def test_evidence_fusion_keeps_a_weak_bm25_hit_weak() -> None:
+    # BM25's best hit holds a tenth of the query's ceiling; min-max would make it 1.0.
+    fulltext = [Hit(A, 1.0), Hit(B, 0.5), Hit(C, 0.1)]
+    vector = [Hit(B, 0.6), Hit(A, 0.55), Hit(C, 0.2)]
+    tuning = Tuning(fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3)
+    fused = fuse_hits("why is my app slow", fulltext, vector, tuning, ceiling=10.0)
+    assert [f.id for f in fused] == [B, A, C]
+    by_id = {f.id: f for f in fused}
+    assert by_id[A].score == pytest.approx(0.3 * 0.1 + 0.7 * 0.55)
+    assert by_id[B].score == pytest.approx(0.3 * 0.05 + 0.7 * 0.6)
+    # the same lists min-max normalised put A first: that is what hurt paraphrases
+    convex = Tuning(fusion="convex", fulltext_share=0.5)
+    assert fuse_hits("why is my app slow", fulltext, vector, convex)[0].id == A
+
+
+def test_evidence_fusion_uses_the_cosine_of_bm25_only_hits() -> None:
+    tuning = Tuning(fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3)
+    fused = fuse_hits(
+        "q words", [Hit(C, 5.0)], [Hit(A, 0.5)], tuning, ceiling=5.0, similarity={C: 0.4}
+    )
+    assert fused[0].id == C and fused[0].score == pytest.approx(0.3 + 0.7 * 0.4)
+
+
+def test_evidence_fusion_falls_back_to_convex_for_errors_and_without_ceiling() -> None:
+    fulltext = [Hit(A, 10.0), Hit(B, 1.0)]
+    vector = [Hit(B, 0.9), Hit(A, 0.1)]
+    tuning = Tuning(
+        fusion="evidence", fulltext_share=0.3, strong_fulltext_share=0.3, error_fulltext_share=0.6
+    )
+    error = fuse_hits("ValueError: bad thing", fulltext, vector, tuning, ceiling=100.0)
+    assert error[0].id == A and error[0].score == pytest.approx(0.6)
+    assert fuse_hits("plain", fulltext, vector, tuning)[0].score == pytest.approx(0.7)
+
+
+def test_query_terms_ceiling_and_unseen_share() -> None:
+    terms = QueryTerms(documents=10, frequency={"helm": 2, "sourdough": 0})
+    idf_helm = math.log(1 + (10 - 2 + 0.5) / 2.5)
+    idf_new = math.log(1 + 10.5 / 0.5)
+    assert terms.ceiling() == pytest.approx(2.2 * (idf_helm + idf_new))
+    assert terms.unseen() == pytest.approx(idf_new / (idf_helm + idf_new))
+    assert QueryTerms(documents=0, frequency={}).unseen() == 0.0
+
+
+def test_relevance_is_a_probability_that_grows_with_evidence() -> None:
+    weak = Fused(A, 0.1, None, 5, similarity=0.15)
+    strong = Fused(B, 0.9, 1, 1, similarity=0.8)
+    terms = QueryTerms(documents=10, frequency={"helm": 2, "upgrade": 3})
+    rated = relevance.assess("helm upgrade", [strong, weak], {B: 4.0}, terms)
+    assert [f.id for f in rated] == [B, A]  # order unchanged
+    assert all(0.0 <= f.relevance <= 1.0 for f in rated)
+    assert rated[0].relevance > 0.5 > rated[1].relevance
+
+
+def test_evidence_share_grows_with_bm25_evidence() -> None:
+    tuning = Tuning(fusion="evidence", fulltext_share=0.2, strong_fulltext_share=0.5)
+    # best BM25 / ceiling = 0.5 reaches the knee: share 0.5
+    strong = fuse_hits("q words", [Hit(A, 5.0)], [Hit(A, 0.4)], tuning, ceiling=10.0)
+    assert strong[0].score == pytest.approx(0.5 * 0.5 + 0.5 * 0.4)
+    # 0.1 is a fifth of the knee: share 0.2 + 0.3 / 5
+    weak = fuse_hits("q words", [Hit(A, 1.0)], [Hit(A, 0.4)], tuning, ceiling=10.0)
+    assert weak[0].score == pytest.approx(0.26 * 0.1 + 0.74 * 0.4)

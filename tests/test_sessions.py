@@ -295,6 +295,6 @@ async def test_open_session_returns_relevant_and_active(
         "Deploy a Dockerized FastAPI service to AWS ECS Fargate"
     ]
     hit = body["relevant_experiences"][0]
-    assert set(hit["match"]) == {"fulltext_rank", "vector_rank"}
+    assert set(hit["match"]) == {"fulltext_rank", "vector_rank", "signature"}
     assert [s["agent"]["username"] for s in body["active_sessions"]] == [a.username]
     assert 0 < body["active_sessions"][0]["similarity"] <= 1

@@ -69,5 +69,6 @@ def test_every_command_runs_as_written(server: str, database: Database) -> None:
             (username,),
         ).fetchall()
     assert kinds == [
-        ("search", None, None), ("acquire", "checklist", None), ("outcome", None, True),
+        ("search", None, None), ("publish", None, None),  # the close published it
+        ("acquire", "checklist", None), ("outcome", None, True),
     ]  # fmt: skip

@@ -186,7 +186,7 @@ def make_route(endpoint: Endpoint, plurum: Plurum) -> Callable[[Request], Awaita
         key = bearer_key(request) if endpoint.auth != "none" else None
         if endpoint.auth == "required" and key is None:
             raise Unauthorized("This endpoint needs an API key: 'Authorization: Bearer <key>'.")
-        async with plurum.request_deadline(), plurum.transaction() as tx:
+        async with plurum.transaction(deadline=True) as tx:
             agent = await agents.authenticate(tx, key) if key is not None else None
             quota: dict[str, str] = {}
             if endpoint.limit is not None:

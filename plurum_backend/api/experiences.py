@@ -69,7 +69,8 @@ ENDPOINTS = [
         "POST",
         "/experiences/search",
         search_experiences,
-        "Hybrid search (BM25 + vectors, convex fusion of normalised scores) with a relevance floor",
+        "Hybrid search: BM25 over its query ceiling + cosine (BM25 share 0.2-0.5 by its "
+        "evidence; pasted errors min-max, BM25 0.6), hits below min_relevance dropped",
         s.SearchResponse,
         auth="optional",
         body=s.SearchRequest,

@@ -8,6 +8,7 @@ inside the retrieval, before the top N is cut.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import threading
@@ -37,6 +38,32 @@ class IndexDoc:
 
     def text(self) -> str:
         return "\n".join((self.goal, " ".join(self.tags), self.body))
+
+
+K1 = 1.2  # Tantivy's BM25 constants
+B = 0.75
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The query's analysed terms and how many documents hold each: BM25's own evidence."""
+
+    documents: int
+    frequency: dict[str, int]  # term -> number of documents containing it
+
+    def idf(self, term: str) -> float:
+        df = self.frequency[term]
+        return math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
+
+    def ceiling(self) -> float:
+        """The BM25 score of a document holding every term at saturation (k1 + 1) * sum IDF."""
+        return (K1 + 1) * sum(self.idf(t) for t in self.frequency)
+
+    def unseen(self) -> float:
+        """The IDF-weighted share of the query's terms that no document contains."""
+        total = sum(self.idf(t) for t in self.frequency)
+        missing = sum(self.idf(t) for t, df in self.frequency.items() if df == 0)
+        return missing / total if total > 0 else 0.0
 
 
 def analyzer() -> tantivy.TextAnalyzer:
@@ -99,7 +126,8 @@ class FulltextIndex:
             meta = {}
         self.path.mkdir(parents=True, exist_ok=True)
         self._index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
-        self._index.register_tokenizer(ANALYZER, analyzer())
+        self._analyzer = analyzer()
+        self._index.register_tokenizer(ANALYZER, self._analyzer)
         self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
         saved = meta.get("cursor")
         self.cursor = (
@@ -207,6 +235,15 @@ class FulltextIndex:
             doc = searcher.doc(address)
             found[str(doc["id"][0])] = tuple(str(a) for a in doc.get_all("audience"))
         return found
+
+    def terms(self, text: str) -> QueryTerms:
+        """The analysed terms of a query with their document frequencies (all audiences:
+        Tantivy's IDF is global, so these counts are the ones its scores already use)."""
+        searcher = self._index.searcher()
+        words = dict.fromkeys(self._analyzer.analyze(query_terms(text)))
+        return QueryTerms(
+            int(searcher.num_docs), {t: int(searcher.doc_freq("text", t)) for t in words}
+        )
 
     def search(
         self,

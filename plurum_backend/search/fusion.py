@@ -1,10 +1,19 @@
 """Fusing the BM25 and the vector candidate lists into one ranking.
 
-Two fusions are implemented so the benchmark can compare them (docs/search.md):
+Three fusions are implemented so the benchmark can compare them (docs/search.md):
 
-- ``rrf``: weighted reciprocal rank fusion, ``a / (k + rank_bm25) + (1 - a) / (k + rank_vec)``.
+- ``evidence`` (shipped): scores that keep their absolute meaning. BM25 is divided by its
+  ceiling for this query (``(k1 + 1) * sum of the query terms' IDF``, what a document holding
+  every query term at saturation would score) and the cosine is used as it is:
+  ``a * min(1, bm25 / ceiling) + (1 - a) * cos``. A weak best BM25 hit stays weak, so a
+  paraphrase that shares two common words with a wrong experience no longer outranks the
+  vectors' answer. ``a`` itself follows BM25's evidence: from ``fulltext_share`` when the
+  best BM25 hit holds little of the query to ``strong_fulltext_share`` once it reaches
+  ``strong_knee`` of the ceiling. Pasted error output is fused ``convex`` instead (exact
+  strings decide).
 - ``convex``: a convex combination of scores, each list min-max normalized over its own
   candidates: ``a * bm25' + (1 - a) * cos'``; a side that did not find a document adds 0.
+- ``rrf``: weighted reciprocal rank fusion, ``a / (k + rank_bm25) + (1 - a) / (k + rank_vec)``.
 
 ``a`` is the full-text share. It depends on the shape of the query: pasted error output (stack
 frames, exception names, error codes, paths) is matched best by its exact words, so it leans on
@@ -15,10 +24,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Fusion = Literal["rrf", "convex"]
+Fusion = Literal["evidence", "convex", "rrf"]
 
 _TOKEN = re.compile(r"\S+")
 _EDGES = "()[]{}<>\"'`,.;:!?"
@@ -56,13 +66,17 @@ class Fused:
 
 @dataclass(frozen=True)
 class Tuning:
-    """The measured choice (docs/search.md): convex fusion, equal shares, 100 per side."""
+    """The measured choice (docs/search.md, "Search v2"): evidence fusion whose BM25 share
+    grows from 0.2 to 0.5 with BM25's best evidence; error-shaped queries min-max convex with
+    BM25 0.6; 100 candidates per side."""
 
     depth: int = 100  # candidates from each side; the min-max range is taken over these
-    fusion: Fusion = "convex"
+    fusion: Fusion = "evidence"
     rrf_k: int = 60  # only for fusion="rrf"
-    fulltext_share: float = 0.5
-    error_fulltext_share: float = 0.6  # neutral on the dev sets; a mild lean toward exact words
+    fulltext_share: float = 0.2  # evidence: the BM25 share when BM25 found nothing strong
+    strong_fulltext_share: float = 0.5  # evidence: the share once BM25's best reaches the knee
+    strong_knee: float = 0.5  # evidence: best BM25 / ceiling at which the share is full
+    error_fulltext_share: float = 0.6  # error-shaped queries, fused min-max convex
 
 
 def code_ratio(query: str) -> float:
@@ -94,12 +108,37 @@ def _normalized(hits: list[Hit]) -> dict[uuid.UUID, float]:
     return {h.id: (h.score - low) / spread if spread > 0 else 1.0 for h in hits}
 
 
-def fuse_hits(query: str, fulltext: list[Hit], vector: list[Hit], tuning: Tuning) -> list[Fused]:
-    """One ranking of both lists, best first; ties go to the better single-side rank."""
+def fuse_hits(
+    query: str,
+    fulltext: list[Hit],
+    vector: list[Hit],
+    tuning: Tuning,
+    *,
+    ceiling: float = 0.0,
+    similarity: Mapping[uuid.UUID, float] | None = None,
+) -> list[Fused]:
+    """One ranking of both lists, best first; ties go to the better single-side rank.
+
+    ``ceiling`` is the query's BM25 ceiling and ``similarity`` the cosine of every candidate
+    (both needed by ``evidence``; without a ceiling it falls back to ``convex``).
+    """
     share = fulltext_share(query, tuning)
     ft_rank = {h.id: i + 1 for i, h in enumerate(fulltext)}
     vec_rank = {h.id: i + 1 for i, h in enumerate(vector)}
-    if tuning.fusion == "convex":
+    fusion = tuning.fusion
+    if fusion == "evidence" and (error_shaped(query) or ceiling <= 0):
+        fusion = "convex"
+    if fusion == "evidence":
+        ft_part = {h.id: min(1.0, h.score / ceiling) for h in fulltext}
+        # Query-adaptive: lean on BM25 only as far as its best hit holds the query's words.
+        best = max(ft_part.values(), default=0.0)
+        strength = min(1.0, best / tuning.strong_knee)
+        low, high = tuning.fulltext_share, tuning.strong_fulltext_share
+        share = low + (high - low) * strength
+        vec_part = {h.id: max(0.0, h.score) for h in vector}
+        for doc, cos in (similarity or {}).items():
+            vec_part.setdefault(doc, max(0.0, cos))
+    elif fusion == "convex":
         ft_part, vec_part = _normalized(fulltext), _normalized(vector)
     else:
         ft_part = {d: 1.0 / (tuning.rrf_k + r) for d, r in ft_rank.items()}

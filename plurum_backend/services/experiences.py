@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
-from plurum_backend.search.documents import embedding_text
+from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
 from plurum_backend.services import compression, hints, render, scoring, usage
 from plurum_backend.services.content import list_item
@@ -95,10 +95,10 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         environment=draft.environment,
     )
     note_errors(exp)
+    await experience_vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     items = hints.ItemVectors(exp, draft.item_vectors)
-    # one batch: the experience's text and the dead ends/gotchas/breakthroughs not yet embedded
-    vectors = await plurum.embedder.aembed([embedding_text(exp), *items.missing])
-    exp.embedding = vectors[0].tolist()
+    # the dead ends, gotchas and breakthroughs a session's entries did not embed: one batch
+    item_vectors = list(await plurum.embedder.aembed(items.missing))
     base = slugify(draft.goal)
     while True:
         short_id = new_short_id()
@@ -120,7 +120,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
             exp.slug = f"{base}-{exp.short_id.lower()}"
     else:
         raise Conflict("Could not give the experience a unique slug; try again.")
-    await hints.store_items(tx, exp, items, list(vectors[1:]))
+    await hints.store_items(tx, exp, items, item_vectors)
     await tx.db.flush()
     await tx.db.refresh(exp)
     tx.touch(exp.id)

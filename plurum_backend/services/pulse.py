@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import Invalid
 from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.services import render
 from plurum_backend.services.render import frame
 from plurum_backend.services.scrub import Scrub
@@ -115,6 +116,7 @@ async def subscribe(
     scrub = Scrub()
     clean = list(dict.fromkeys(scrub.text(t.strip()) for t in topics if t.strip()))
     vectors = await plurum.embedder.aembed(clean)
+    await experience_vectors.hold(plurum.embedder, tx.db)
     await store.replace_subscriptions(
         tx.db, agent.id, [(t, v.tolist()) for t, v in zip(clean, vectors, strict=True)]
     )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
 from plurum_backend.search import relevance
+from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
@@ -66,6 +67,7 @@ class Candidates:
     vector: list[Hit]
     # The cosine of the query and every candidate of either side (empty in "fulltext" mode).
     similarity: dict[uuid.UUID, float] = field(default_factory=dict)
+    terms: QueryTerms | None = None  # the query's terms with document frequencies (BM25 side)
     # Experiences quoting the same error as the query, best quality first (error queries).
     signature: list[uuid.UUID] = field(default_factory=list)
 
@@ -85,19 +87,21 @@ async def candidates(
     Tantivy runs in a worker thread while PostgreSQL answers the vector query; then the
     candidates only BM25 found get their cosine on the same connection.
     """
-    bm25: asyncio.Future[list[tuple[str, float]]] | None = None
+    bm25: asyncio.Future[tuple[list[tuple[str, float]], QueryTerms]] | None = None
     if mode != "vector":
         audience = audience_for(viewer)
-        bm25 = asyncio.ensure_future(
-            anyio.to_thread.run_sync(
-                lambda: plurum.index.search(
-                    query, audience=audience, tags=tags, min_quality=min_quality, limit=depth
-                )
+
+        def fulltext_side() -> tuple[list[tuple[str, float]], QueryTerms]:
+            found = plurum.index.search(
+                query, audience=audience, tags=tags, min_quality=min_quality, limit=depth
             )
-        )
+            return found, plurum.index.terms(query)
+
+        bm25 = asyncio.ensure_future(anyio.to_thread.run_sync(fulltext_side))
     vector: list[Hit] = []
     similarity: dict[uuid.UUID, float] = {}
     found: list[tuple[str, float]] = []
+    terms: QueryTerms | None = None
     same_error: list[uuid.UUID] = []
     keys = lookup_keys(signatures(query)) if mode == "hybrid" and error_shaped(query) else []
     try:
@@ -118,16 +122,16 @@ async def candidates(
                 vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
                 similarity = {h.id: h.score for h in vector}
                 if bm25 is not None:
-                    found, bm25 = await bm25, None
+                    (found, terms), bm25 = await bm25, None
                     missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
                     missing += [d for d in same_error if d not in similarity]
                     text = "[" + ",".join(map(str, embedding.tolist())) + "]"
                     similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
         if bm25 is not None:
-            found = await bm25
+            found, terms = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    return Candidates(fulltext, vector, similarity, same_error)
+    return Candidates(fulltext, vector, similarity, terms, same_error)
 
 
 async def rank(
@@ -151,9 +155,18 @@ async def rank(
         depth=tuning.depth,
         mode=mode,
     )
-    fused = fuse_hits(query, found.fulltext, found.vector, tuning)
+    return assessed(query, found, tuning)
+
+
+def assessed(query: str, found: Candidates, tuning: Tuning = TUNING) -> list[Fused]:
+    """Fusion and relevance of collected candidates (bench.fit replays the same function)."""
+    ceiling = found.terms.ceiling() if found.terms is not None else 0.0
+    fused = fuse_hits(
+        query, found.fulltext, found.vector, tuning, ceiling=ceiling, similarity=found.similarity
+    )
     fused = [replace(f, similarity=found.similarity.get(f.id, 0.0)) for f in fused]
-    return same_error_first(relevance.assess(query, fused), found)
+    bm25 = {h.id: h.score for h in found.fulltext}
+    return same_error_first(relevance.assess(query, fused, bm25, found.terms), found)
 
 
 # A hit quoting the query's very error is relevant whatever its words: on the dev sets 38 of
@@ -219,7 +232,7 @@ async def relevant_hits(
     min_quality: float | None = None,
     min_relevance: float = DEFAULT_MIN_RELEVANCE,
     packages: dict[str, str] | None = None,
-) -> tuple[list[s.SearchHit], str | None]:
+) -> Relevant:
     """The best ``limit`` visible hits at or above the floor, and why there are none if so.
 
     With the caller's ``packages``, advice that worked on versions like theirs moves up.
@@ -237,14 +250,22 @@ async def relevant_hits(
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
         results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
-    return results, (None if results else why_empty(ranked, min_relevance))
+    reason = None if results else why_empty(ranked, min_relevance)
+    return Relevant(results, reason, total_found=len(passed))
+
+
+@dataclass(frozen=True)
+class Relevant:
+    hits: list[s.SearchHit]
+    empty_reason: str | None
+    total_found: int  # candidates at or above the floor, of which ``hits`` are the first
 
 
 async def search(
     plurum: Plurum, db: AsyncSession, viewer: uuid.UUID | None, body: s.SearchRequest
 ) -> s.SearchResponse:
     floor = DEFAULT_MIN_RELEVANCE if body.min_relevance is None else body.min_relevance
-    results, reason = await relevant_hits(
+    found = await relevant_hits(
         plurum,
         db,
         viewer,
@@ -259,9 +280,13 @@ async def search(
         db,
         agent_id=viewer,
         query=body.query,
-        hits=results,
+        hits=found.hits,
         record_queries=plurum.settings.record_queries,
     )
     return s.SearchResponse(
-        query=body.query, results=results, min_relevance=floor, empty_reason=reason
+        query=body.query,
+        results=found.hits,
+        total_found=found.total_found,
+        min_relevance=floor,
+        empty_reason=found.empty_reason,
     )

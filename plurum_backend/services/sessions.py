@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.search import vectors
 from plurum_backend.services import experiences, hints, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub, environment_of
@@ -47,13 +48,14 @@ async def open_session(
         environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
+    await vectors.hold(plurum.embedder, tx.db)
     tx.db.add(session)
     await tx.db.flush()
     await tx.db.refresh(session)
     await pulse.session_opened(plurum, tx, session, agent)
 
     # The same ranking and relevance floor as search (services.search.relevant_hits).
-    relevant, relevant_empty = await relevant_hits(
+    relevant = await relevant_hits(
         plurum,
         tx.db,
         agent.id,
@@ -80,8 +82,8 @@ async def open_session(
         session_id=str(session.id),
         status="open",
         visibility=session.visibility,
-        relevant_experiences=relevant,
-        relevant_empty_reason=relevant_empty,
+        relevant_experiences=relevant.hits,
+        relevant_empty_reason=relevant.empty_reason,
         active_sessions=active,
         redactions=scrub.report(),
     )

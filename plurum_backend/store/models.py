@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -113,6 +114,11 @@ class Experience(Base):
     status: Mapped[str] = mapped_column(String(10), default="published")
     outcome: Mapped[str | None] = mapped_column(String(10))
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
+    # plurum reembed's new vectors until the swap; the SHA-256 of the embedded text
+    embedding_next: Mapped[Any] = mapped_column(
+        Vector(EMBEDDING_DIM), nullable=True, deferred=True, deferred_raiseload=True
+    )
+    embedding_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     quality_score: Mapped[float] = mapped_column(Float, default=0.0)
     success_count: Mapped[int] = mapped_column(Integer, default=0)
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -243,6 +249,19 @@ class RateHit(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     bucket: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EmbeddingMeta(Base):
+    """Which model and backend made the stored vectors (one row; migration 0009)."""
+
+    __tablename__ = "embedding_meta"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
+    model: Mapped[str] = mapped_column(Text)
+    backend: Mapped[str] = mapped_column(Text)
+    target_model: Mapped[str | None] = mapped_column(Text)
+    target_backend: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class UsageEvent(Base):

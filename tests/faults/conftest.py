@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import tempfile
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,22 +22,6 @@ from plurum_backend.runtime import Plurum
 from plurum_backend.store import migrate
 from plurum_backend.store.database import Database, check_server, start_embedded
 from tests import serving
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    """A data directory outside pytest's numbered temp dirs (an embedded PostgreSQL lives
-    there, and concurrent runs prune each other's old ones); its server is stopped after."""
-    root = Path(tempfile.mkdtemp(prefix="plurum-faults-"))
-    yield root / "data"
-    stop_embedded_server(root / "data" / "pgdata")
-    keep = Path(tempfile.gettempdir()) / "plurum-faults-logs"  # for a failed run's post-mortem
-    keep.mkdir(exist_ok=True)
-    for log in (root / "data").glob("serve-*.log"):
-        shutil.copy(log, keep / log.name)
-    with contextlib.suppress(OSError):
-        shutil.copy(root / "data" / "pgdata" / "log", keep / f"postgres-{root.name}.log")
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass

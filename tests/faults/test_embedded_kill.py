@@ -64,6 +64,12 @@ async def test_kill_embedded_database(
             f"requests succeed again {recovery:.1f}s after the kill; "
             f"{len(tally.acked)} acknowledged writes"
         )
+        for a in failures:
+            if a.end - fault_at > 8:
+                print(
+                    f"  late: {a.kind} {a.status} after {a.start - fault_at:.1f}s, took "
+                    f"{a.end - a.start:.1f}s: {a.detail}"
+                )
         assert not [k for k in statuses if k.endswith(" 500")], statuses
         assert {a.status for a in failures} <= {503}, failures[:5]
         assert all(a.retry_after and a.detail for a in failures), failures[:5]

@@ -85,6 +85,7 @@ class HostedClient:
 
     def relevant(self, query: str) -> list[dict[str, Any]]:
         found = self.request("POST", "/experiences/search", {"query": query, "limit": 30})
+        assert found["total_found"] >= len(found["results"])  # the clients show this count
         return [h for h in found["results"] if h.get("similarity", 0) >= MIN_SIMILARITY]
 
 

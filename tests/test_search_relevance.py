@@ -1,0 +1,103 @@
+"""Relevance, similarity and the floor, through the API (docs/search.md, "Relevance")."""
+
+from __future__ import annotations
+
+import httpx
+
+from plurum_backend.runtime import Plurum
+from plurum_backend.services.search import DEFAULT_MIN_RELEVANCE, assessed, candidates
+from tests.conftest import Register
+
+DOCKER = {
+    "goal": "Shrink a Python Docker image with a multi-stage build",
+    "tags": ["docker", "python"],
+    "context": "The image was 1.2 GB because build tools and the pip cache shipped with it.",
+    "breakthroughs": ["Build wheels in a builder stage and copy only them into python:slim"],
+}
+
+
+async def test_off_topic_query_is_rated_low_and_a_floor_empties_it(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    agent = await register()
+    r = await client.post("/experiences", headers=agent.headers, json=DOCKER)
+    assert r.status_code == 201
+    query = "how to bake sourdough bread"
+    r = await client.post("/experiences/search", json={"query": query, "min_relevance": 0})
+    body = r.json()
+    hits = body["results"]
+    assert len(hits) == 1 and body["empty_reason"] is None and body["min_relevance"] == 0
+    assert 0 <= hits[0]["relevance"] < 0.1 and -1 <= hits[0]["similarity"] < 0.4
+    r = await client.post("/experiences/search", json={"query": query, "min_relevance": 0.5})
+    body = r.json()
+    assert body["results"] == [] and body["min_relevance"] == 0.5
+    assert (
+        "Nothing relevant" in body["empty_reason"]
+        and "below min_relevance 0.5" in (body["empty_reason"])
+    )
+    r = await client.post("/experiences/search", json={"query": query})
+    assert r.json()["min_relevance"] == DEFAULT_MIN_RELEVANCE
+
+
+async def test_matching_query_passes_the_floor_with_similarity(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    agent = await register()
+    await client.post("/experiences", headers=agent.headers, json=DOCKER)
+    r = await client.post(
+        "/experiences/search", json={"query": "make my python docker image smaller"}
+    )
+    body = r.json()
+    assert body["empty_reason"] is None and len(body["results"]) == 1
+    hit = body["results"][0]
+    assert hit["relevance"] >= body["min_relevance"] and hit["similarity"] > 0.4
+    assert 0 <= hit["relevance"] <= 1 and hit["match"]["vector_rank"] == 1
+
+
+async def test_a_bm25_only_hit_carries_its_cosine(
+    client: httpx.AsyncClient, register: Register, plurum: Plurum
+) -> None:
+    agent = await register()
+    for goal in ("Bake sourdough bread with a starter", "Rotate TLS certificates on nginx"):
+        await client.post("/experiences", headers=agent.headers, json={"goal": goal})
+    # One candidate per side: only the bread one holds a query word ("sourdough"), while the
+    # meaning is nearest the nginx one; so the bread one is found by BM25 alone.
+    query = "cert renewal for a web server proxy sourdough"
+    found = await candidates(
+        plurum,
+        query=query,
+        viewer=None,
+        tags=[],
+        min_quality=None,
+        depth=1,
+    )
+    (bm25_only,) = {h.id for h in found.fulltext} - {h.id for h in found.vector}
+    ranked = assessed(query, found)
+    hit = next(f for f in ranked if f.id == bm25_only)
+    assert hit.vector_rank is None and hit.fulltext_rank == 1
+    assert 0.0 < hit.similarity == found.similarity[bm25_only]
+
+
+async def test_invalid_min_relevance_is_a_clear_400(client: httpx.AsyncClient) -> None:
+    for value in (-0.1, 1.5, "high"):
+        r = await client.post("/experiences/search", json={"query": "x", "min_relevance": value})
+        assert r.status_code == 422 and "detail" in r.json()
+
+
+async def test_session_open_says_why_nothing_is_relevant(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    author, other = await register(), await register()
+    r = await client.post("/sessions", headers=other.headers, json={"topic": "Bake bread"})
+    body = r.json()
+    assert body["relevant_experiences"] == []
+    assert "nothing in the collective yet" in body["relevant_empty_reason"]
+    await client.post("/experiences", headers=author.headers, json=DOCKER)
+    r = await client.post(
+        "/sessions",
+        headers=other.headers,
+        json={"topic": "Make a Python Docker image smaller", "tools_used": ["docker"]},
+    )
+    body = r.json()
+    assert len(body["relevant_experiences"]) == 1 and body["relevant_empty_reason"] is None
+    assert body["relevant_experiences"][0]["relevance"] >= DEFAULT_MIN_RELEVANCE
