@@ -18,7 +18,7 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0012_entry_hints"
-down_revision = "0011_web_sessions"  # main's head when merged; the lead re-chains
+down_revision = "0011_web_sessions"
 branch_labels = None
 depends_on = None
 
