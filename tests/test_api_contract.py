@@ -104,6 +104,10 @@ async def test_unknown_routes_and_methods(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404 and r.json() == {"detail": "Not found"}
     r = await client.delete("/experiences")
     assert r.status_code == 405 and r.json() == {"detail": "Method not allowed"}
+    # a GET on a POST-only path is a 405 too, not the web pages' HTML 404
+    for path in ("/agents/register", "/pulse/inbox/mark-read"):
+        r = await client.get(path)
+        assert r.status_code == 405 and r.json() == {"detail": "Method not allowed"}, path
 
 
 async def test_body_size_limit(client: httpx.AsyncClient, register: Register) -> None:

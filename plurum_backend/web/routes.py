@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
+from starlette.types import Scope
 
 from plurum_backend.runtime import Plurum
 from plurum_backend.web import forms, live, pages
@@ -39,8 +40,6 @@ def routes(plurum: Plurum) -> list[BaseRoute]:
         return Route(path, pages.web(plurum, handler), methods=["POST"])
 
     async def fallback(request: Request) -> Response:
-        if request.url.path.startswith("/api/"):
-            raise HTTPException(404)  # the API's own JSON 404
         return await pages.web(plurum, pages.not_found)(request)
 
     return [
@@ -59,5 +58,15 @@ def routes(plurum: Plurum) -> list[BaseRoute]:
         Route("/static/{name}", static, methods=["GET"]),
         WebSocketRoute("/live/pulse", live.pulse_socket(plurum)),
         WebSocketRoute("/live/sessions/{session_id}", live.session_socket(plurum)),
-        Route("/{path:path}", fallback, methods=["GET"]),
+        PagesFallback("/{path:path}", fallback, methods=["GET"]),
     ]
+
+
+class PagesFallback(Route):
+    """Any other GET outside /api/: the HTML 404 page. API paths never match it, so the API's
+    own routing answers them: 405 for a wrong method, its JSON 404 for an unknown path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
