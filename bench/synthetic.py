@@ -210,7 +210,16 @@ class SyntheticCorpus:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         rows = []
         for text in texts:
-            parts = self._parts.pop(_key(text))
+            key = _key(text)
+            if key not in self._parts:
+                # an item's text (a dead end or gotcha, for entry hints): search never reads
+                # those vectors, so a fixed random direction per text is enough
+                item = np.random.default_rng(int(key[:8], 16)).normal(
+                    size=self.phrase_vectors.shape[1]
+                )
+                rows.append((item / np.linalg.norm(item)).astype(np.float32))
+                continue
+            parts = self._parts.pop(key)
             rng = np.random.default_rng(parts.seed)
             v = sum(w * self.phrase_vectors[p] for p, w in parts.weights)
             v = np.asarray(v, dtype=np.float32) + rng.normal(0, 0.015, v.shape).astype(np.float32)
