@@ -122,8 +122,10 @@ def test_interrupted_start_and_a_killed_server_leave_nothing_running(data: Path)
     wait_for(lambda: users.exists() and any(users.iterdir()), timeout=120)
     assert postmaster_pid(data) is not None
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=STARTUP_S) == 128 + signal.SIGTERM
-    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    code = proc.wait(timeout=STARTUP_S)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert code == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
     assert postmaster_pid(data) is None
 
     # SIGKILL: no clean-up runs, the server is left behind with a dead user's file...

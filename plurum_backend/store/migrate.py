@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from plurum_backend.store.database import Database, sync_url
 
@@ -36,8 +38,13 @@ def _run(db: Database, action: Callable[[Config, str], None], revision: str) -> 
                 action(config, revision)
                 conn.commit()
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
-                conn.commit()
+                # Also after a failure or a SIGTERM mid-migration: then the transaction is
+                # rolled back first, and an error here must not hide the one that got us here
+                # (the lock is the session's, so closing the connection releases it anyway).
+                with contextlib.suppress(SQLAlchemyError):
+                    conn.rollback()
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                    conn.commit()
     finally:
         engine.dispose()
 
