@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from plurum_backend.store.models import Agent, Experience
@@ -27,6 +27,24 @@ async def stored_signature(
     return next((sig for sig in found or [] if sig.get("id") == signature_id), None)
 
 
+def _quoting(
+    keys: list[str],
+    viewer: uuid.UUID | None,
+    tags: Sequence[str] = (),
+    min_quality: float | None = None,
+) -> list[ColumnElement[bool]]:
+    """Overlapping ``keys``, findable by the viewer, within search's filters."""
+    conditions = [Experience.signature_keys.overlap(keys), experience_discoverable_by(viewer)]
+    if tags:
+        conditions.append(Experience.tags.contains(list(tags)))
+    if min_quality is not None and min_quality > 0:
+        conditions.append(Experience.quality_score >= min_quality)
+    return conditions
+
+
+_BEST_FIRST = (Experience.quality_score.desc(), Experience.created_at.desc())
+
+
 async def quoting(
     db: AsyncSession, keys: list[str], viewer: uuid.UUID | None, limit: int
 ) -> list[tuple[Experience, str]]:
@@ -36,9 +54,8 @@ async def quoting(
     query = (
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .where(Experience.signature_keys.overlap(keys))
-        .where(experience_discoverable_by(viewer))
-        .order_by(Experience.quality_score.desc(), Experience.created_at.desc())
+        .where(*_quoting(keys, viewer))
+        .order_by(*_BEST_FIRST)
         .limit(limit)
     )
     return [(row[0], row[1]) for row in (await db.execute(query)).all()]
@@ -56,15 +73,10 @@ async def quoting_ids(
     """For search: the experiences that quote one of the query's errors, with its filters."""
     if not keys:
         return []
-    conditions = [Experience.signature_keys.overlap(keys), experience_discoverable_by(viewer)]
-    if tags:
-        conditions.append(Experience.tags.contains(list(tags)))
-    if min_quality is not None and min_quality > 0:
-        conditions.append(Experience.quality_score >= min_quality)
     query = (
         select(Experience.id)
-        .where(*conditions)
-        .order_by(Experience.quality_score.desc(), Experience.created_at.desc())
+        .where(*_quoting(keys, viewer, tags, min_quality))
+        .order_by(*_BEST_FIRST)
         .limit(limit)
     )
     return list((await conn.execute(query)).scalars())
