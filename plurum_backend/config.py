@@ -44,6 +44,9 @@ class Settings:
     # The usage log (services/usage.py): days kept, and whether search queries keep their text.
     usage_retention_days: int = 30
     record_queries: bool = True
+    # Dead-end interception (docs/hints.md): PLURUM_HINTS=0 spares each entry its embedding
+    # and lookup; entries then answer ``hints: []`` and closing embeds the items instead.
+    hints: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,6 +98,7 @@ class Settings:
             db_pool_size=_count(env, "PLURUM_DB_POOL_SIZE", 20) or 20,
             usage_retention_days=_days(env, "PLURUM_USAGE_RETENTION_DAYS", 30),
             record_queries=_flag(env, "PLURUM_RECORD_QUERIES", True),
+            hints=_flag(env, "PLURUM_HINTS", True),
         )
 
 

@@ -115,6 +115,8 @@ class SessionOpenRequest(Request):
 class EntryRequest(Request):
     entry_type: EntryType
     content: dict[str, Any]
+    # What the caller runs, for this entry's hints (docs/hints.md); the session's otherwise.
+    environment: Environment | None = None
 
 
 class SessionCloseRequest(Request):
@@ -442,6 +444,11 @@ class Hint(Response):
     got_past: list[str]
     success_rate: float | None
     relevance: float
+    environment_fit: EnvironmentFit | None = Field(
+        default=None,
+        description="When the caller's environment (the entry's or its session's) names "
+        "packages and the experience's does too.",
+    )
 
 
 class EntryCreated(EntryOut):

@@ -106,22 +106,33 @@ def _require_open(session: Session, action: str) -> None:
 async def log_entry(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
-    session = await _own_session(tx, session_id, agent, "log to")
-    _require_open(session, "take entries")
     scrub = Scrub()
-    content = scrub.object(normalize_entry(body.entry_type, body.content))
-    vector = await hints.embed_entry(plurum, content)
-    entry = Entry(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        entry_type=body.entry_type,
-        content=content,
-        embedding=vector,
-    )
-    tx.db.add(entry)
-    await tx.db.flush()
-    await tx.db.refresh(entry)
-    found = [] if vector is None else await hints.find(plurum, tx, vector, agent.id)
+    invalid: Invalid | None = None
+    try:
+        content = scrub.object(normalize_entry(body.entry_type, body.content))
+    except Invalid as exc:
+        content, invalid = {}, exc  # raised after the session's checks, as before
+    # the entry's embedding runs while the session is read (services/hints.py)
+    pending = hints.EntryHints(plurum, content, agent.id)
+    try:
+        session = await _own_session(tx, session_id, agent, "log to")
+        _require_open(session, "take entries")
+        if invalid is not None:
+            raise invalid
+        entry = Entry(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            entry_type=body.entry_type,
+            content=content,
+            embedding=await pending.vector(),
+        )
+        tx.db.add(entry)
+        await tx.db.flush()
+        await tx.db.refresh(entry)
+        environment = environment_of(scrub, body.environment) or session.environment
+        found = await pending.hints(tx, (environment or {}).get("packages"))
+    finally:
+        await pending.close()
     hints.announce(tx, session, entry.id, found)
     made = render.entry_out(entry).model_dump()
     return s.EntryCreated(**made, redactions=scrub.report(), hints=found)

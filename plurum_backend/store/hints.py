@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -29,6 +30,7 @@ class ItemMatch:
     position: int
     text: str
     similarity: float
+    environment: dict[str, Any] | None  # the experience's (its author's session's)
 
 
 def add_items(db: AsyncSession, items: Sequence[ExperienceItem]) -> None:
@@ -78,6 +80,7 @@ async def nearest_items(
             Experience.agent_id,
             Experience.success_count,
             Experience.failure_count,
+            Experience.environment,
             near.c.kind,
             near.c.position,
             near.c.text,
@@ -96,10 +99,11 @@ async def nearest_items(
             author_id=r[3],
             success_count=int(r[4]),
             failure_count=int(r[5]),
-            kind=r[6],
-            position=int(r[7]),
-            text=r[8],
-            similarity=1.0 - float(r[9]),
+            environment=r[6],
+            kind=r[7],
+            position=int(r[8]),
+            text=r[9],
+            similarity=1.0 - float(r[10]),
         )
         for r in rows.all()
     ]
