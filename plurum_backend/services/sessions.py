@@ -106,25 +106,18 @@ def _require_open(session: Session, action: str) -> None:
 async def log_entry(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
+    session = await _own_session(tx, session_id, agent, "log to")
+    _require_open(session, "take entries")
     scrub = Scrub()
-    invalid: Invalid | None = None
+    content = scrub.object(normalize_entry(body.entry_type, body.content))
+    pending = hints.EntryHints(plurum, agent.id)
     try:
-        content = scrub.object(normalize_entry(body.entry_type, body.content))
-    except Invalid as exc:
-        content, invalid = {}, exc  # raised after the session's checks, as before
-    # the entry's embedding runs while the session is read (services/hints.py)
-    pending = hints.EntryHints(plurum, content, agent.id)
-    try:
-        session = await _own_session(tx, session_id, agent, "log to")
-        _require_open(session, "take entries")
-        if invalid is not None:
-            raise invalid
         entry = Entry(
             id=uuid.uuid4(),
             session_id=session.id,
             entry_type=body.entry_type,
             content=content,
-            embedding=await pending.vector(),
+            embedding=await pending.embed(content),  # the lookup runs during the insert
         )
         tx.db.add(entry)
         await tx.db.flush()
