@@ -285,8 +285,10 @@ def _forget_queries(plurum: Plurum) -> None:
 
 async def _arm(
     plurum: Plurum, client: httpx.AsyncClient, probes: list[Probe], name: str
-) -> dict[str, tuple[float, bool]]:
-    """Every probe logged once in a new session: probe id -> (seconds, got a hint)."""
+) -> dict[str, tuple[float, float, bool]]:
+    """Every probe logged once in a new session: probe id -> (seconds, CPU seconds of this
+    process, got a hint). The CPU time counts the app and the model (both run here), not
+    PostgreSQL; it depends far less than wall time on what else the machine runs."""
     headers = await _new_agent(client, name)
     r = await client.post(
         "/sessions", json={"topic": "Fixing a failing build and deploy"}, headers=headers
@@ -294,35 +296,43 @@ async def _arm(
     r.raise_for_status()
     session = r.json()["session_id"]
     _forget_queries(plurum)
-    timed: dict[str, tuple[float, bool]] = {}
+    timed: dict[str, tuple[float, float, bool]] = {}
     for probe in probes:
         body = {"entry_type": probe.entry_type, "content": probe.content}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         r = await client.post(f"/sessions/{session}/entries", json=body, headers=headers)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if r.status_code != 201:
             raise SystemExit(f"Logging probe {probe.id} failed: {r.status_code} {r.text}")
-        timed[probe.id] = (seconds, bool(r.json()["hints"]))
+        timed[probe.id] = (seconds, cpu, bool(r.json()["hints"]))
     return timed
 
 
-async def _parts(plurum: Plurum, probes: list[Probe], viewer: uuid.UUID) -> tuple[float, float]:
-    """Median seconds of the embedding alone and of the lookup alone, per probe text."""
+async def _parts(
+    plurum: Plurum, probes: list[Probe], viewer: uuid.UUID
+) -> tuple[float, float, float]:
+    """Medians of the embedding alone (seconds, CPU seconds) and of the lookup alone."""
     from plurum_backend.services import hints
 
     _forget_queries(plurum)
     embedding: list[float] = []
+    embedding_cpu: list[float] = []
     lookup: list[float] = []
     for probe in probes:
         text = hints.item_text(probe.content)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         vector = await plurum.embedder.aembed_query(text)
         embedding.append(time.perf_counter() - started)
+        embedding_cpu.append(time.process_time() - cpu)
         async with plurum.transaction() as tx:
             started = time.perf_counter()
             await hints.find(plurum, tx, [float(x) for x in vector], viewer)
             lookup.append(time.perf_counter() - started)
-    return statistics.median(embedding), statistics.median(lookup)
+    return (
+        statistics.median(embedding),
+        statistics.median(embedding_cpu),
+        statistics.median(lookup),
+    )
 
 
 def _ms(seconds: float) -> str:
@@ -333,37 +343,55 @@ async def ab(plurum: Plurum, probes: list[Probe], rounds: int) -> None:
     app = create_app(plurum, manage_lifespan=False)
     on = replace(plurum.settings, hints=True)
     off = replace(plurum.settings, hints=False)
-    rows: list[tuple[float, float, float, float, float, float, float]] = []
+    columns = [
+        "off: all",
+        "on: all",
+        "no-hint probes, off",
+        "no-hint probes, on",
+        "on/off",
+        "CPU/entry, off",
+        "CPU/entry, on (no hint)",
+        "embedding alone",
+        "its CPU",
+        "lookup alone",
+    ]
+    rows: list[list[float]] = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         # warm up the app, the model and the pools on entries not counted
         plurum.settings = on
         await _arm(plurum, client, probes[:10], "warmup")
         viewer = uuid.uuid4()
-        print(
-            "round | off: all | on: all | no-hint probes: off | on | on/off | embedding | lookup",
-            file=sys.stderr,
-        )
+        print("round | " + " | ".join(columns), file=sys.stderr)
         for n in range(rounds):
             order = (True, False) if n % 2 == 0 else (False, True)
-            arms: dict[bool, dict[str, tuple[float, bool]]] = {}
+            arms: dict[bool, dict[str, tuple[float, float, bool]]] = {}
             for enabled in order:
                 plurum.settings = on if enabled else off
                 arms[enabled] = await _arm(
                     plurum, client, probes, f"ab{n}{'on' if enabled else 'off'}"
                 )
             plurum.settings = on
-            embedding, lookup = await _parts(plurum, probes, viewer)
-            quiet = [p for p, (_, hinted) in arms[True].items() if not hinted]
-            off_all = statistics.median(t for t, _ in arms[False].values())
-            on_all = statistics.median(t for t, _ in arms[True].values())
+            embedding, embedding_cpu, lookup = await _parts(plurum, probes, viewer)
+            quiet = [p for p, (_, _, hinted) in arms[True].items() if not hinted]
             off_quiet = statistics.median(arms[False][p][0] for p in quiet)
             on_quiet = statistics.median(arms[True][p][0] for p in quiet)
-            row = (off_all, on_all, off_quiet, on_quiet, on_quiet / off_quiet, embedding, lookup)
+            row = [
+                statistics.median(t for t, _, _ in arms[False].values()),
+                statistics.median(t for t, _, _ in arms[True].values()),
+                off_quiet,
+                on_quiet,
+                on_quiet / off_quiet,
+                statistics.median(arms[False][p][1] for p in quiet),
+                statistics.median(arms[True][p][1] for p in quiet),
+                embedding,
+                embedding_cpu,
+                lookup,
+            ]
             rows.append(row)
             print(
-                f"{n + 1:5d} | {_ms(off_all)} | {_ms(on_all)} | {_ms(off_quiet)} | "
-                f"{_ms(on_quiet)} | {row[4]:.2f} | {_ms(embedding)} | {_ms(lookup)}"
-                f"   ({len(quiet)} no-hint probes)",
+                f"{n + 1:5d} | "
+                + " | ".join(f"{x:.2f}" if i == 4 else _ms(x) for i, x in enumerate(row))
+                + f"   ({len(quiet)} no-hint probes)",
                 file=sys.stderr,
             )
     plurum.settings = on
@@ -376,8 +404,10 @@ async def ab(plurum: Plurum, probes: list[Probe], rounds: int) -> None:
     print(f"  entry, hints on (all probes):        {_ms(mid(1))}")
     print(f"  no-hint probes, hints off:           {_ms(mid(2))}")
     print(f"  no-hint probes, hints on:            {_ms(mid(3))}  (on/off {mid(4):.2f})")
-    print(f"  the embedding alone (query path):    {_ms(mid(5))}")
-    print(f"  the lookup alone (hints.find):       {_ms(mid(6))}")
+    print(f"  CPU per no-hint entry, hints off:    {_ms(mid(5))}  (this process: app + model)")
+    print(f"  CPU per no-hint entry, hints on:     {_ms(mid(6))}")
+    print(f"  the embedding alone (query path):    {_ms(mid(7))}  (CPU {_ms(mid(8))})")
+    print(f"  the lookup alone (hints.find):       {_ms(mid(9))}")
 
 
 async def run(args: argparse.Namespace) -> None:
