@@ -87,7 +87,15 @@ async def nearest_items(
             near.c.distance,
         )
         .join(Experience, Experience.id == near.c.experience_id)
-        .where(and_(experience_discoverable_by(viewer), Experience.agent_id != viewer))
+        .where(
+            and_(
+                experience_discoverable_by(viewer),
+                Experience.agent_id != viewer,
+                # outside the subquery: its LIMIT bounds the index walk (see below), and an
+                # entry with nothing near (most entries) gets no row back at all
+                near.c.distance <= 1.0 - min_similarity,
+            )
+        )
         .order_by(near.c.distance)
         .limit(limit)
     )
@@ -107,8 +115,8 @@ async def nearest_items(
         )
         for r in rows.all()
     ]
-    # The floor is applied here, not in the statement: with a distance condition an iterative
-    # index scan that finds nothing near (most entries) walks on to hnsw.max_scan_tuples.
+    # The floor is not in the subquery: with a distance condition there, an iterative index
+    # scan that finds nothing near (most entries) walks on to hnsw.max_scan_tuples.
     # Relaxed-order iterative scans may return a few rows out of order: sort them.
     return sorted((m for m in found if m.similarity >= min_similarity), key=lambda m: -m.similarity)
 
