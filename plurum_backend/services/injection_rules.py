@@ -1,0 +1,728 @@
+"""The patterns of services/injection.py: what text aimed at the reading agent looks like.
+
+Data only. Every pattern runs on a normalized, lower-cased view of the text (see
+injection.py) and is bounded: gaps between keywords are ``{0,n}`` windows that stop at a
+sentence end, so a pattern costs linear time on a 1 MiB log.
+
+The rules key on *who the text addresses and what it asks for*, never on imperatives alone:
+"run `make test`, then set X" is how every fix is written; "ignore your previous
+instructions", "send ~/.ssh/id_rsa to …", "call the tool X with …" are not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["COMPACT_RULES", "Rule", "SHELL_SINK", "SHELL_SOURCE", "TEXT_RULES"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    # must the match start a clause (an imperative), rather than be mentioned mid-sentence?
+    imperative: bool = False
+    # words, one of which must occur in the text for the rule to run (cheap prefilter)
+    hints: tuple[str, ...] = ()
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.VERBOSE)
+
+
+# A gap of a few words inside one sentence.
+GAP = r"[^.!?\n]{0,40}?"
+WIDE = r"[^\n]{0,100}?"
+
+_QUALIFIER = (
+    r"(?:your|previous|prior|above|earlier|preceding|former|original|initial|existing|"
+    r"system|safety|developer|given|all\W+(?:of\W+)?(?:the\W+)?(?:previous|prior|"
+    r"above|your|earlier|preceding|other))"
+)
+_DIRECTIVES = (
+    r"(?:instructions?|prompts?|directives|guidelines|guardrails|constraints|polic(?:y|ies)|"
+    r"programming|orders|restrictions|safeguards|training|system\W+prompt|persona)"
+)
+# "rules" are lint rules and firewall rules as often as an agent's: only "your"/"system" ones
+_WEAK_DIRECTIVES = r"(?:rules|context|principles|values|conditioning)"
+_AI = (
+    r"(?:ai|a\.i\.|llms?|gpt|chatgpt|claude|gemini|copilot|(?:large\W+)?language\W+models?|"
+    r"ai\W+(?:agents?|assistants?|models?|systems?|tools?)|assistants?|chatbots?|coding\W+agents?|"
+    r"autonomous\W+agents?|agentic\W+\w+|automated\W+agents?|llm\W+agents?|bots?|"
+    r"models?\W+reading)"
+)
+SECRET = (
+    r"(?:api[\W_]?keys?|secret\W+keys?|access\W+keys?|access\W+tokens?|auth\w*\W+tokens?|"
+    r"bearer\W+tokens?|tokens?|credentials?|secrets?|passwords?|passphrases?|private\W+keys?|"
+    r"ssh\W+keys?|keys?|id_rsa|id_ed25519|id_ecdsa|~?/?\.ssh\b\S*|\.aws\S*|aws\W+credentials|"
+    r"(?<![\w.])\.env(?![.\w-])|env(?:ironment)?\W+(?:variables|vars)|env\W+vars|printenv|"
+    r"/etc/passwd|/etc/shadow|\.netrc|\.npmrc|\.pypirc|\.git-credentials|kubeconfig|"
+    r"\.kube/config|session\W+cookies?|cookies|system\W+prompt|hidden\W+prompt|"
+    r"conversation(?:\W+history)?|chat\W+history|[a-z]+_api_key|github_token|plurum\w*\W+key)"
+)
+# secrets nobody has a reason to send anywhere: files of keys, all of the environment
+STRONG_SECRET = (
+    r"(?:id_rsa|id_ed25519|id_ecdsa|~?/?\.ssh\b\S*|\.aws/credentials|aws\W+credentials|"
+    r"(?<![\w.])\.env(?![.\w-])\W+file|(?:all\W+(?:the\W+|your\W+)?|your\W+|the\W+)"
+    r"(?:env(?:ironment)?\W+(?:variables|vars)|env\W+vars|secrets|credentials|keys|api\W+keys|"
+    r"tokens|passwords)|printenv|/etc/passwd|/etc/shadow|\.netrc|\.git-credentials|"
+    r"(?:your|the)\W+(?:system|hidden|initial)\W+prompt|(?:your|the|this)\W+conversation|"
+    r"chat\W+history|session\W+cookies?|[a-z]+_api_key|plurum\w*\W+key)"
+)
+_DESTINATION = (
+    r"(?:https?://|ftp://|wss?://|[\w.+-]+@[\w-]+\.[\w.]+|"
+    r"(?:to|at|into|onto|via)\W+(?:this\W+|the\W+following\W+|my\W+|our\W+)?"
+    r"(?:url|address|endpoint|server|webhook|host|domain|email|inbox|channel|bucket|"
+    r"pastebin|discord|telegram|ngrok|requestbin|webhook\.site|attacker|me\b|us\b|"
+    r"[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|xyz|ru|cn|tk|top|site|dev|app|sh|me|co)\b|"
+    r"\d+\.\d+\.\d+\.\d+))"
+)
+_SEND = (
+    r"(?:send|post|upload|transmit|forward|exfiltrate|leak|e-?mail|mail|submit|beacon|"
+    r"deliver|push|curl|wget|pipe|report|share|copy|paste|dump|sync|ship|relay|transfer|"
+    r"write)"
+)
+_REQUEST = (
+    r"(?:give|send|tell|show|share|provide|reveal|print|output|display|paste|include|list|"
+    r"leak|dump|return|email|post|reply\W+with|respond\W+with|disclose|repeat|echo|hand\W+over|"
+    r"read\W+out|spell\W+out|type\W+out|write\W+out|recite)"
+)
+_REPLY = (
+    r"(?:reply|response|answer|output|next\W+message|message|summary|comment|commit\W+message|"
+    r"pr\W+description|pull\W+request|issue|experience|report|outcome|entry|notes?|chat)"
+)
+_TOOL_VERB = r"(?:call|invoke|trigger|execute|run|use|fire|issue)"
+_CALL_VERB = r"(?:call|invoke|trigger|fire)"
+# a tool's name: quoted, or an identifier with an underscore (send_email, delete_repository)
+_TOOL_NAME = r"(?:`[^`\n]{1,60}`|'[\w.\-:]{1,60}'|\"[\w.\-:]{1,60}\"|\w+_[\w.\-:]+)"
+_SPEAKER = (
+    r"(?:system|sys|system\W+prompt|system\W+message|system\W+override|system\W+notice|"
+    r"system\W+instruction|admin|administrator|developer\W+message|developer|operator|root|"
+    r"supervisor|security\W+team|anthropic|openai)"
+)
+# the MCP tools of plurum (plurum_mcp/tools), as a host spells them
+_PLURUM_TOOL = (
+    r"(?:plurum[_.\-:]\w+|mcp__\w*plurum\w*__\w+|plurum\W+(?:tool\W+)?"
+    r"(?:vote|report_outcome|create_experience|contribute|log_entry|close_session|"
+    r"open_session|acquire|search|pulse)\b)"
+)
+
+TEXT_RULES: tuple[Rule, ...] = (
+    # ---- English: overriding the reader's instructions
+    Rule(
+        "override",
+        _rx(
+            rf"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
+            suspend|set\W+aside|throw\W+away|put\W+aside)\b
+            (?:\W+(?:all|any|every|each|of|the|these|those|my|its|their|other|everything|
+            and|everything\W+in))*\W+(?:{_QUALIFIER}\W+(?:\w+\W+){{0,2}}?{_DIRECTIVES}|
+            (?:your|(?:the\W+)?(?:system|safety))\W+(?:\w+\W+){{0,1}}?{_WEAK_DIRECTIVES})\b"""
+        ),
+        imperative=True,
+        hints=("ignor", "disregard", "forget", "overrid", "bypass", "discard", "neglect",
+               "dismiss", "abandon", "suspend", "aside", "away"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            rf"""\b(?:ignore|disregard|forget)\b\W+(?:everything|all|anything)\W+
+            (?:(?:you\W+(?:were|have\W+been|are)\W+(?:told|given|instructed|taught))|
+            (?:above|before|prior|previously|said|written\W+above|else))"""
+        ),
+        imperative=True,
+        hints=("ignor", "disregard", "forget"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            rf"""\b(?:do\W+not|don'?t|stop|no\W+longer|never|cease\W+to|refuse\W+to)\W+
+            (?:follow|obey|listen\W+to|adhere\W+to|comply\W+with|respect|apply)\W+
+            (?:\w+\W+){{0,2}}?{_QUALIFIER}\W+(?:\w+\W+){{0,1}}?{_DIRECTIVES}\b"""
+        ),
+        imperative=True,
+        hints=("not", "don", "stop", "longer", "never", "cease", "refuse"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            rf"""\b(?:all\W+)?(?:previous|prior|above|earlier|preceding|original|your|system)\W+
+            (?:instructions|prompts?|rules|directives|guidelines)\W+(?:are|is|have\W+been|were)
+            \W+(?:now\W+)?(?:void|null|cancell?ed|revoked|obsolete|outdated|superseded|
+            invalid|overridden|replaced|lifted|suspended|disabled|no\W+longer\W+(?:valid|apply|
+            in\W+effect))"""
+        ),
+        hints=("previous", "prior", "above", "earlier", "preceding", "original", "your",
+               "system"),
+    ),
+    # ---- English: taking over the reader's role
+    Rule(
+        "role_takeover",
+        _rx(
+            rf"""\byou\W+are\W+(?:now|no\W+longer|henceforth|from\W+now\W+on)\W+
+            (?:\w+\W+){{0,4}}?(?:{_AI}|dan|persona|character|jailbroken|unrestricted|unfiltered|
+            uncensored|evil|free\W+(?:of|from)\W+(?:all\W+)?(?:rules|restrictions|guidelines)|
+            bound\W+by|restricted|(?:developer|god|dan|jailbreak|admin|sudo|unrestricted|debug)
+            \W+mode|an?\W+(?:different|new)\W+(?:ai|assistant|agent|model|persona))\b"""
+        ),
+        hints=("you are", "you're"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            rf"""\bfrom\W+now\W+on\W*,?\W*(?:you|your)\W+(?:\w+\W+){{0,2}}?
+            (?:are|act|respond|answer|reply|behave|pretend|ignore|obey|follow\W+only|
+            speak|role-?play|must\W+(?:always|only|never|ignore|obey|respond|answer|act)|
+            will\W+(?:always|only|never|act|respond|answer|behave|obey|ignore|pretend)|
+            instructions|task|role|purpose|goal)\b"""
+        ),
+        hints=("from now on",),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            rf"""\b(?:act|behave|respond|answer|roleplay|role-play|pretend)\W+(?:as|like|to\W+be|
+            (?:that\W+)?you\W+are|as\W+if\W+you\W+(?:were|are))\W+(?:\w+\W+){{0,4}}?
+            (?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|without\W+(?:any\W+)?
+            (?:restrictions|filters|limits|rules|guidelines|safety)|no\W+(?:restrictions|limits|
+            rules|filters|guidelines)|an?\W+(?:ai|assistant|model)\W+(?:that|which|who)\W+
+            (?:has\W+no|ignores|does\W+not\W+follow))"""
+        ),
+        hints=("act", "behave", "respond", "answer", "role", "pretend"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\b(?:enter|enable|activate|switch\W+(?:in)?to|turn\W+on|go\W+into|engage)\W+
+            (?:\w+\W+)?(?:developer|dan|god|jailbreak|jailbroken|unrestricted|unfiltered|
+            uncensored|evil)\W+mode\b"""
+        ),
+        hints=("mode",),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            rf"""(?:^|[.!?:;\n]\W*)(?:your|the)\W+(?:new|real|actual|true|updated|only|primary|
+            revised)\W+(?:instructions?|task|role|goal|objective|purpose|directive|mission|
+            orders|system\W+prompt)\W+(?:is|are|will\W+be|:)"""
+        ),
+        hints=("new", "real", "actual", "true", "updated", "only", "primary", "revised"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""(?:^|\n)\W*(?:new|updated|revised|real|actual|true|hidden|secret|override|
+            important|priority|admin|developer|operator)\W+(?:system\W+)?(?:instructions?|
+            directives?|orders|prompt)\W*:"""
+        ),
+        hints=("instruction", "directive", "orders", "prompt"),
+    ),
+    # ---- English: a fake system turn or chat template
+    Rule(
+        "fake_system",
+        _rx(
+            r"""<\|im_start\|>|<\|im_end\|>|<\|system\|>|<\|start_header_id\|>|
+            <\|eot_id\|>|<<\s*sys\s*>>|\[/?inst\]|<\s*/?\s*(?:system|system_prompt|
+            system-prompt|sys|instructions?|admin|developer)\s*>|<\s*/?\s*(?:function_calls|
+            invoke\s+name|antml:|tool_call|tool_use)\b"""
+        ),
+        hints=("<|", "<<", "[inst", "[/inst", "<", "inst"),
+    ),
+    Rule(
+        "fake_system",
+        _rx(
+            rf"""(?:^|\n)[\s#*>\-_|`]*(?:\[\W*{_SPEAKER}(?:\W+\w+)?\W*\]|{_SPEAKER}\s*
+            (?::|-{{1,2}}|>))[^\n]{{0,120}}?
+            \b(?:you|your|ignore|disregard|assistant|ai|agent|model|llm|override|
+            instructions?|must|obey)\b"""
+        ),
+        hints=("system", "sys", "admin", "developer", "operator", "root", "supervisor",
+               "security", "anthropic", "openai"),
+    ),
+    # ---- English: text addressed to an AI reader
+    Rule(
+        "addresses_agent",
+        _rx(
+            rf"""\b(?:attention|note|notice|important|message|instructions?|hey|hello|hi|dear|
+            psst|reminder|warning|memo|directive|p\.?s\.?)\W{{0,5}}(?:to|for)?\W*
+            (?:all|any|every|the|our)?\W*{_AI}\b\W*(?:reading|processing|parsing|
+            summari[sz]ing|that|who|which|:|,|-|!)"""
+        ),
+        imperative=True,
+        hints=("attention", "note", "notice", "important", "message", "instruction", "hey",
+               "hello", "hi", "dear", "psst", "reminder", "warning", "memo", "directive",
+               "p.s", "ps"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            rf"""\bif\W+you\W+are\W+(?:an?\W+|the\W+)?(?:\w+\W+)?{_AI}\b(?!\W+(?:user|
+            developer|engineer|provider|vendor|company|team|researcher|maintainer))"""
+        ),
+        hints=("if you are", "if you're"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            rf"""\b{_AI}\W+(?:\w+\W+)?(?:reading|processing|parsing|summari[sz]ing|ingesting|
+            retrieving|seeing|viewing|that\W+reads?|who\W+reads?|which\W+reads?|that\W+(?:finds|
+            retrieves|acquires|loads)|acquiring)\W+(?:this|these|the\W+following)\b"""
+        ),
+        hints=("this", "these", "following"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            rf"""\b(?:to|for)\W+(?:the|any|all|every|whichever)\W+{_AI}\W+(?:\w+\W+)?
+            (?:reading|processing|that\W+reads?|who\W+reads?|using|retrieving)\b"""
+        ),
+        hints=("to", "for"),
+    ),
+    # ---- English: exfiltration and requests for secrets
+    Rule(
+        "exfiltration",
+        _rx(
+            rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""
+        ),
+        imperative=True,
+        hints=("http", "@", "to", "at", "into", "via", "onto"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            rf"""\b{_SEND}\b\W+(?:me|us)\W+(?:\w+\W+){{0,2}}?(?:your|the|all)\W+
+            (?:\w+\W+){{0,2}}?{SECRET}"""
+        ),
+        imperative=True,
+        hints=("me", "us"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            rf"""\b{_SEND}\b\W+(?:your|the\W+user'?s?|the\W+agent'?s?|the\W+host'?s?)\W+
+            (?:\w+\W+){{0,2}}?{SECRET}{WIDE}{_DESTINATION}"""
+        ),
+        imperative=True,
+        hints=("your", "user", "agent", "host"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            rf"""\b(?:read|cat|open|get|fetch|grab|collect|retrieve|find|look\W+up|extract|
+            gather|harvest|locate|copy)\b{GAP}{STRONG_SECRET}{WIDE}\b(?:and|then|,)\W+
+            (?:\w+\W+){{0,2}}?{_SEND}\b"""
+        ),
+        imperative=True,
+        hints=("ssh", "aws", "env", "key", "secret", "credential", "token", "password",
+               "prompt", "netrc", "passwd", "shadow", "cookie", "conversation", "history"),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b{_REQUEST}\b\W+(?:me|us)\W+(?:\w+\W+){{0,2}}?(?:your|the)\W+
+            (?:\w+\W+){{0,2}}?{SECRET}"""
+        ),
+        imperative=True,
+        hints=("me", "us"),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b(?:reply|respond|answer|comment|write\W+back|get\W+back\W+to\W+(?:me|us))
+            \W+with\W+(?:\w+\W+)?(?:your|the\W+user'?s?)\W+(?:\w+\W+){{0,2}}?{SECRET}"""
+        ),
+        imperative=True,
+        hints=("reply", "respond", "answer", "comment", "write back", "get back"),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b(?:reveal|print|output|repeat|show|display|disclose|leak|dump|recite|
+            tell|share|write\W+out|spell\W+out|return|echo)\b\W+(?:\w+\W+){{0,1}}?
+            (?:your|the)\W+(?:\w+\W+){{0,2}}?(?:system\W+prompt|hidden\W+prompt|initial\W+
+            prompt|original\W+prompt|prompt\W+(?:above|before)|instructions\W+(?:above|you\W+
+            were\W+given)|(?:your|the)\W+(?:instructions|configuration|rules)\W+verbatim)"""
+        ),
+        imperative=True,
+        hints=("prompt", "instructions", "verbatim"),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b{_REQUEST}\b\W+(?:\w+\W+){{0,1}}?(?:your|the\W+user'?s?|the\W+agent'?s?|
+            the\W+host'?s?|all)\W+(?:\w+\W+){{0,2}}?{SECRET}{GAP}\b(?:in|into|to|as|with)\W+
+            (?:your|the|a|this)\W+(?:\w+\W+)?{_REPLY}\b"""
+        ),
+        imperative=True,
+        hints=("reply", "response", "answer", "output", "message", "summary", "comment",
+               "issue", "experience", "report", "outcome", "entry", "note", "chat",
+               "pull", "pr"),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b(?:{_REQUEST}|{_SEND})\b\W+(?:\w+\W+){{0,1}}?(?:the\W+)?(?:full\W+)?
+            contents?\W+of\W+(?:your\W+|the\W+)?{STRONG_SECRET}"""
+        ),
+        imperative=True,
+        hints=("content",),
+    ),
+    # ---- English: making the reader call a tool
+    Rule(
+        "tool_coercion",
+        _rx(
+            rf"""\b{_CALL_VERB}\W+(?:the\W+|your\W+|a\W+)?(?:\w+\W+)?(?:tool|mcp\W+tool|
+            function\W+call|tool\W+call)\W+(?:named\W+|called\W+)?{_TOOL_NAME}\W+
+            (?:\w+\W+){{0,3}}?(?:with|passing|and\W+pass|using|on|to|setting|where|so\W+that)\b"""
+        ),
+        imperative=True,
+        hints=("tool", "function call"),
+    ),
+    Rule(
+        "tool_coercion",
+        _rx(
+            rf"""\b(?:{_CALL_VERB}\W+(?:the\W+|your\W+)?[\w`'"][\w.\-:`'"]*|{_TOOL_VERB}\W+
+            (?:the\W+|your\W+)?{_TOOL_NAME})\W+tool\W+(?:\w+\W+){{0,3}}?
+            (?:with|passing|and\W+pass|using|on|to|setting|where|so\W+that)\b"""
+        ),
+        imperative=True,
+        hints=("tool",),
+    ),
+    Rule(
+        "tool_coercion",
+        _rx(
+            rf"""\b(?:{_TOOL_VERB}|upvote|downvote|report|vote)\b\W+(?:\w+\W+){{0,3}}?
+            [`'"]?{_PLURUM_TOOL}"""
+        ),
+        imperative=True,
+        hints=("plurum",),
+    ),
+    Rule(
+        "tool_coercion",
+        _rx(
+            r"""\b(?:immediately|now|first|before\W+(?:anything|answering|responding|
+            continuing|doing\W+anything))\W+(?:\w+\W+){0,2}?(?:call|invoke|execute|run|use)\W+
+            (?:the\W+)?(?:\w+\W+)?(?:tool|function)s?\b"""
+        ),
+        imperative=True,
+        hints=("tool", "function"),
+    ),
+    # ---- Spanish
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:ignora|ignore|ignoren|ignorad|olvida|olvide|olviden|descarta|omite|
+            pasa\W+por\W+alto|haz\W+caso\W+omiso\W+(?:a|de))\b\W+(?:\w+\W+){0,3}?
+            (?:instrucciones|indicaciones|[oó]rdenes|reglas|directrices|normas|
+            (?:el\W+)?prompt)\b"""
+        ),
+        hints=("ignor", "olvid", "descart", "omit", "alto", "caso"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\b(?:ahora|a\W+partir\W+de\W+ahora|desde\W+ahora)\W+(?:t[uú]\W+)?eres\b|
+            \b(?:act[uú]a|comp[oó]rtate)\W+como\W+(?:\w+\W+){0,3}?(?:sin\W+restricciones|
+            sin\W+filtros|sin\W+reglas)|\btus\W+nuevas\W+instrucciones\b|
+            \bmodo\W+(?:desarrollador|sin\W+restricciones|dan)\b"""
+        ),
+        hints=("eres", "sin ", "instrucciones", "modo"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""\b(?:env[ií]a|envie|env[ií]en|manda|mande|sube|suba|publica|reenv[ií]a|
+            comparte|filtra|dame|d[eé]me|mu[eé]strame|revela)\b\W+(?:\w+\W+){0,3}?
+            (?:claves?|llaves?|api\W*keys?|tokens?|credenciales|contraseñas?|secretos|
+            variables\W+de\W+entorno|\.env|\.ssh\S*|id_rsa|prompt\W+del\W+sistema)\b"""
+        ),
+        hints=("env", "mand", "sub", "public", "compart", "filtr", "dame", "deme", "muestr",
+               "revel", "copi"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""\bsi\W+eres\W+(?:un|una)\W+(?:ia|inteligencia\W+artificial|asistente|agente|
+            modelo)\b|\b(?:atenci[oó]n|nota|aviso)\W+(?:para|a)\W+(?:la\W+|el\W+|los\W+|las\W+|
+            cualquier\W+|todo\W+)?(?:ia|asistentes?|agentes?\W+de\W+ia|modelos?)\b"""
+        ),
+        hints=("eres", "atenci", "nota", "aviso"),
+    ),
+    # ---- French
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:ignore|ignorez|ignores|oublie|oubliez|n[eé]glige|n[eé]gligez|
+            fais\W+abstraction\W+de|faites\W+abstraction\W+de|ne\W+tiens?\W+pas\W+compte\W+de|
+            ne\W+tenez\W+pas\W+compte\W+de)\b\W+(?:\w+\W+){0,3}?(?:instructions|consignes|
+            directives|r[eè]gles|ordres|(?:le\W+)?prompt)\b"""
+        ),
+        hints=("ignor", "oubli", "glig", "abstraction", "compte"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\b(?:tu\W+es|vous\W+[eê]tes)\W+(?:d[eé]sormais|maintenant|dor[eé]navant)\b|
+            \b(?:[aà]\W+partir\W+de\W+maintenant|d[eé]sormais|dor[eé]navant)\W*,?\W*
+            (?:tu\W+es|vous\W+[eê]tes|tu\W+dois|vous\W+devez|tu\W+vas|vous\W+allez)\b|
+            \b(?:tes|vos)\W+nouvelles\W+(?:instructions|consignes)\b|
+            \bmode\W+(?:d[eé]veloppeur|sans\W+restrictions?|dan)\b"""
+        ),
+        hints=("tu ", "vous", "nouvelles", "mode", "sormais", "navant"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""\b(?:envoie|envoyez|envoyer|transmets|transmettez|poste|postez|t[eé]l[eé]verse|
+            partage|partagez|donne-moi|donnez-moi|montre-moi|montrez-moi|r[eé]v[eè]le|
+            r[eé]v[eé]lez)\b\W+(?:\w+\W+){0,3}?(?:cl[eé]s?|cl[eé]\W+api|jetons?|
+            tokens?|identifiants|mots?\W+de\W+passe|secrets|variables\W+d'?\W*environnement|
+            \.env|\.ssh\S*|id_rsa|prompt\W+syst[eè]me)\b"""
+        ),
+        hints=("envo", "transmet", "post", "verse", "partag", "donne", "montre", "v",
+               "copi"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""\bsi\W+(?:tu\W+es|vous\W+[eê]tes)\W+(?:une?|l')\W*(?:ia|intelligence\W+
+            artificielle|assistant|agent|mod[eè]le)\b|\b(?:attention|note|avis|message)\W+
+            (?:[aà]|pour)\W+(?:l'|la\W+|les\W+|tout\W+|toute\W+)?\W*(?:ia|assistants?|agents?\W+
+            ia|mod[eè]les?)\b"""
+        ),
+        hints=("si ", "attention", "note", "avis", "message"),
+    ),
+    # ---- German
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:ignoriere|ignorier|ignorieren\W+sie|vergiss|vergessen\W+sie|missachte|
+            missachten\W+sie|verwirf|setze\W+\w+\W+au[ßs]er\W+kraft)\b\W+(?:\w+\W+){0,3}?
+            (?:anweisungen|instruktionen|befehle|regeln|vorgaben|richtlinien|prompt|
+            systemprompt|anordnungen)\b|\b(?:anweisungen|instruktionen|regeln)\W+
+            (?:\w+\W+){0,3}?(?:ignorieren|vergessen|missachten)\b"""
+        ),
+        hints=("ignor", "vergiss", "vergessen", "missacht", "verwirf", "kraft"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\b(?:du\W+bist|sie\W+sind)\W+(?:ab\W+)?(?:jetzt|nun|ab\W+sofort|von\W+nun\W+an)
+            \W+(?:ein|eine|der|die|das|kein|keine|im|in|frei|nicht\W+mehr)\b|
+            \b(?:ab\W+jetzt|ab\W+sofort|von\W+nun\W+an)\W+(?:bist\W+du|sind\W+sie|wirst\W+du|
+            musst\W+du|antwortest\W+du)\b|\b(?:deine|ihre)\W+neuen\W+(?:anweisungen|
+            instruktionen|regeln)\b|\b(?:entwicklermodus|developer\W+modus)\b"""
+        ),
+        hints=("du ", "sie ", "jetzt", "sofort", "nun", "neuen", "modus"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""\b(?:sende|schicke|schick|senden\W+sie|schicken\W+sie|[uü]bermittle|
+            lade|poste|teile|gib\W+mir|zeige\W+mir|zeig\W+mir|verrate)\b\W+
+            (?:\w+\W+){0,3}?(?:api-?schl[uü]ssel|schl[uü]ssel|tokens?|zugangsdaten|
+            passw[oö]rter|passwort|kennw[oö]rter|geheimnisse|umgebungsvariablen|\.env|
+            \.ssh\S*|id_rsa|systemprompt|system-prompt)\b"""
+        ),
+        hints=("send", "schick", "bermittl", "lade", "post", "teile", "gib", "zeig",
+               "verrat", "kopier"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""\bwenn\W+du\W+(?:eine?|der|die)\W+(?:ki|k\.i\.|assistent|agent|ki-agent|
+            sprachmodell|modell)\W+bist\b|\b(?:achtung|hinweis|nachricht|an)\W+(?:an\W+)?
+            (?:alle\W+|jede\W+|die\W+|den\W+)?(?:ki|ki-agenten|ki-assistenten|sprachmodelle)\b"""
+        ),
+        hints=("wenn", "achtung", "hinweis", "nachricht", "ki"),
+    ),
+    # ---- Portuguese and Italian
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:ignore|ignora|ignorem|esque[çc]a|esque[çc]am|desconsidere|dimentica|
+            dimenticate|trascura)\b\W+(?:\w+\W+){0,3}?(?:instru[çc][õo]es|instruzioni|
+            regras|regole|ordens|diretrizes|istruzioni)\b"""
+        ),
+        hints=("ignor", "esque", "desconsider", "dimentic", "trascur"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\b(?:agora|a\W+partir\W+de\W+agora)\W+(?:voc[eê]\W+[eé]|tu\W+[eé]s)\b|
+            \b(?:ora|adesso|da\W+ora\W+in\W+poi)\W+(?:tu\W+)?sei\b"""
+        ),
+        hints=("agora", "ora", "adesso"),
+    ),
+    # ---- Russian
+    Rule(
+        "override",
+        _rx(
+            r"""(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|
+            не\W+обращай\W+внимания\W+на|не\W+обращайте\W+внимания\W+на|отбрось|отбросьте|
+            пренебреги|отмени|отмените|не\W+следуй|не\W+следуйте)\W+(?:\w+\W+){0,3}?
+            (?:инструкци\w*|указани\w*|правил\w*|команд\w*|промпт\w*|директив\w*|
+            ограничени\w*)"""
+        ),
+        hints=("игнор", "забуд", "обраща", "отброс", "пренебр", "отмен", "следу"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""(?:теперь|отныне|с\W+этого\W+момента|начиная\W+с\W+этого\W+момента)\W*,?\W*
+            (?:ты|вы)\W+(?:\w+\W+){0,1}?(?:являешься|являетесь|будешь|будете|\w+\W+без\W+
+            ограничений|ии|ассистент|бот|модель|должен|должны|обязан|dan)|
+            (?:ты|вы)\W+теперь\b|твои\W+новые\W+инструкции|режим\W+разработчика"""
+        ),
+        hints=("теперь", "отныне", "момента", "новые", "режим"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""(?:отправь|отправьте|пришли|пришлите|перешли|перешлите|загрузи|загрузите|
+            опубликуй|передай|передайте|покажи|покажите|выведи|выведите|сообщи|сообщите|
+            раскрой|раскройте)\W+(?:\w+\W+){0,3}?(?:ключ\w*|api\W*ключ\w*|
+            токен\w*|парол\w*|учётн\w*|учетн\w*|секрет\w*|переменн\w+\W+окружени\w*|
+            \.env|\.ssh\S*|id_rsa|системн\w+\W+промпт\w*)"""
+        ),
+        hints=("отправ", "пришл", "пересл", "загруз", "опублик", "переда", "покаж",
+               "вывед", "сообщ", "скопир", "раскр"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""(?:если\W+ты|если\W+вы)\W+(?:—\W+|-\W+)?(?:ии|искусственный\W+интеллект|
+            ассистент|агент|языковая\W+модель|модель|бот)\b|(?:внимание|примечание|
+            сообщение)\W+(?:для\W+)?(?:всех\W+)?(?:ии|ии-агентов|ассистентов|языковых\W+
+            моделей)"""
+        ),
+        hints=("если", "внимание", "примечание", "сообщение"),
+    ),
+    # ---- Chinese (no spaces between words: short windows of any character)
+    Rule(
+        "override",
+        _rx(
+            r"""(?:忽略|忽视|无视|忘记|忘掉|不要理会|不要遵守|不要遵循|别管|放弃|覆盖|绕过)
+            [^。！？\n]{0,12}?(?:指令|指示|说明|提示词?|规则|设定|要求|命令|约束|限制|system\s*prompt)"""
+        ),
+        hints=("忽", "无视", "忘", "不要", "别管", "放弃", "覆盖", "绕过"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""(?:你现在是|你现在扮演|现在你是|从现在(?:开始|起)[，,]?\s*你|你的新(?:指令|任务|角色|设定)|
+            扮演一个(?:没有|不受)|开发者模式|越狱模式|无限制模式)"""
+        ),
+        hints=("你", "模式", "扮演"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""(?:发送|发给|发到|上传|传到|转发|泄露|告诉我|给我|显示|输出|打印)
+            [^。！？\n]{0,16}?(?:密钥|秘钥|api\s*key|令牌|token|凭证|凭据|密码|环境变量|
+            \.env|\.ssh|id_rsa|系统提示词?|私钥)|(?:把|将)[^。！？\n]{0,12}?(?:密钥|秘钥|令牌|
+            凭证|凭据|密码|环境变量|\.env|\.ssh|id_rsa|私钥|系统提示)[^。！？\n]{0,20}?
+            (?:发送|发给|发到|上传|传到|转发|告诉我|告诉我们)"""
+        ),
+        hints=("发", "上传", "传到", "提交", "泄露", "告诉", "给我", "显示", "输出", "打印",
+               "复制", "粘贴", "把", "将"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""(?:如果你是|假如你是|若你是)[^。！？\n]{0,6}?(?:ai|人工智能|助手|智能体|代理|
+            语言模型|大模型|模型)|(?:致|给|注意)[^。！？\n]{0,4}?(?:所有|任何)?(?:ai|人工智能|
+            ai助手|智能体|语言模型|大模型)"""
+        ),
+        hints=("你是", "致", "给", "注意"),
+    ),
+    # ---- Japanese
+    Rule(
+        "override",
+        _rx(
+            r"""(?:以前|これまで|上記|前|先)の[^。！？\n]{0,8}?(?:指示|命令|ルール|設定|
+            プロンプト)[^。！？\n]{0,6}?(?:無視|忘れ)"""
+        ),
+        hints=("無視", "忘れ"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(r"""(?:あなたは今|今からあなたは|これからあなたは|開発者モード)"""),
+        hints=("あなた", "モード"),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            r"""(?:apiキー|apikey|api\s*key|トークン|認証情報|パスワード|秘密鍵|環境変数|
+            \.env|\.ssh|id_rsa|システムプロンプト)[^。！？\n]{0,20}?(?:送信|送って|送れ|
+            アップロード|投稿|教えて|表示して|出力して|貼り付け)"""
+        ),
+        hints=("送", "アップロード", "投稿", "教えて", "表示", "出力", "貼り付け"),
+    ),
+)
+
+# Patterns over the text with everything but letters removed: what survives spacing,
+# punctuation and zero-width splitting ("i g n o r e  a l l  p r e v i o u s …"). They run
+# only where the same words were not found in the ordinary view (where quoting and mention
+# are judged): a compact hit means the words were deliberately broken up.
+COMPACT_RULES: tuple[Rule, ...] = (
+    Rule(
+        "override",
+        re.compile(
+            r"(?:ignore|disregard|forget|override|bypass)(?:all|any|of|the|your|my)*"
+            r"(?:previous|prior|above|earlier|preceding|your|system|original|initial)"
+            r"(?:instructions?|prompts?|rules|directives|guidelines)"
+        ),
+    ),
+    Rule("role_takeover", re.compile(r"youarenow(?:an?)?(?:dan|unrestricted|jailbroken|evil|"
+                                      r"unfiltered|developermode|indevelopermode)")),
+    Rule("role_takeover", re.compile(r"(?:enable|enter|activate)(?:the)?(?:developer|dan|god|"
+                                      r"jailbreak)mode")),
+    Rule(
+        "exfiltration",
+        re.compile(
+            r"(?:send|post|upload|exfiltrate|leak|email|forward)(?:me|us)?(?:all|the|your)*"
+            r"(?:apikeys?|secretkeys?|privatekeys?|sshkeys?|credentials|secrets|tokens|"
+            r"environmentvariables|envvars|systemprompt|idrsa|ssh|passwords)"
+        ),
+    ),
+    Rule("addresses_agent", re.compile(r"ifyouarean?(?:ai|llm|languagemodel|aiagent|"
+                                        r"aiassistant|assistant)(?:reading|agent|model)?")),
+    Rule("override", re.compile(r"忽略(?:之前|以上|先前|所有|上面)的?(?:所有)?(?:指令|指示|提示)")),
+    Rule("override", re.compile(r"(?:игнорируй|забудь)(?:все)?(?:предыдущие|прежние|свои)"
+                                r"(?:инструкции|указания)")),
+    Rule("override", re.compile(r"(?:ignora|olvida)(?:todas)?(?:las|tus)?instrucciones"
+                                r"(?:anteriores|previas)")),
+    Rule("override", re.compile(r"(?:ignorez?|oubliez?)(?:toutes)?(?:les|tes|vos)?"
+                                r"instructions(?:pr[ée]c[ée]dentes|ant[ée]rieures)")),
+    Rule("override", re.compile(r"(?:ignoriere|vergiss)(?:alle)?(?:vorherigen|bisherigen|"
+                                r"vorigen|deine)anweisungen")),
+)
+
+# Shell and script forms of exfiltration, looked for in code too: a dump of the environment
+# or a key file on the same logical lines as a network sink. A token in an Authorization
+# header ($GITHUB_TOKEN) is not a dump; a public key (id_rsa.pub) is not a secret.
+_SECRET_FILE = (
+    r"(?:\.ssh/(?:id_[a-z0-9]+|identity)(?!\.pub)\b|\.aws/credentials|(?<![\w.])\.env(?![.\w-])|"
+    r"\.netrc|\.git-credentials|\.npmrc|\.pypirc|/etc/shadow|/etc/passwd|\.kube/config|"
+    r"\.docker/config\.json|\.config/gcloud|\.plurum/credentials|\.plurum\w*/\w+\.json|"
+    r"\.bash_history|\.zsh_history)"
+)
+SHELL_SOURCE = re.compile(
+    rf"""(?:\b(?:cat|base64|xxd|tar|zip|gzip|head|tail|less|more|type|get-content|gc)\b
+    [^|;\n]{{0,80}}?{_SECRET_FILE}|@[^\s'"]{{0,40}}?{_SECRET_FILE}|--(?:post|upload|data)
+    -?file[= ]\S{{0,40}}?{_SECRET_FILE}|-T\s+\S{{0,40}}?{_SECRET_FILE}|<\s*\S{{0,40}}?
+    {_SECRET_FILE}|open\(\s*[^)]{{0,60}}?{_SECRET_FILE}|
+    (?:^|[|;&(`]|\$\()\s*(?:env|printenv|set|export\s+-p|compgen\s+-e)\s*(?:\||\)|`|>\s*/dev/tcp)|
+    dict\(\s*os\.environ\s*\)|os\.environ\.copy\(\)|json\.dumps\(\s*(?:dict\()?\s*os\.environ|
+    str\(\s*os\.environ\s*\)|json\.stringify\(\s*process\.env\s*\)|\{{\s*\.\.\.process\.env\s*\}}|
+    get-childitem\s+env:|\bls\s+env:|\$env:\*)""",
+    re.VERBOSE | re.MULTILINE,
+)
+SHELL_SINK = re.compile(
+    r"""\b(?:curl|wget|nc|ncat|netcat|socat|telnet|invoke-webrequest|invoke-restmethod|iwr|
+    irm|ftp|tftp|sendmail|mail\s+-s|requests\.(?:post|put|get|patch)|httpx\.(?:post|put|get)|
+    urllib\.request|urlopen|fetch\(|axios|http\.request|https\.request|xmlhttprequest|
+    websocket\(|smtplib)\b|/dev/(?:tcp|udp)/""",
+    re.VERBOSE,
+)
