@@ -92,9 +92,7 @@ def decode_smuggled(text: str) -> list[str]:
     """Text hidden in ``text``: ASCII spelled with tag characters, and bytes carried by a run
     of variation selectors (VS1–16 are 0–15, VS17–256 are 16–255), decoded as UTF-8."""
     found: list[str] = []
-    tags = "".join(
-        chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E
-    )
+    tags = "".join(chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E)
     if tags.strip():
         found.append(tags)
     for run in re.findall(f"[{_SELECTORS}]{{4,}}", text):

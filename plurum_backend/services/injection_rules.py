@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["COMPACT_RULES", "Rule", "SHELL_SINK", "SHELL_SOURCE", "TEXT_RULES"]
+__all__ = ["COMPACT_RULES", "SHELL_SINK", "SHELL_SOURCE", "TEXT_RULES", "Rule"]
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,25 @@ TEXT_RULES: tuple[Rule, ...] = (
             (?:your|(?:the\W+)?(?:system|safety))\W+(?:\w+\W+){{0,1}}?{_WEAK_DIRECTIVES})\b"""
         ),
         imperative=True,
-        hints=("ignor", "disregard", "forget", "overrid", "bypass", "discard", "neglect",
-               "dismiss", "abandon", "suspend", "aside", "away"),
+        hints=(
+            "ignor",
+            "disregard",
+            "forget",
+            "overrid",
+            "bypass",
+            "discard",
+            "neglect",
+            "dismiss",
+            "abandon",
+            "suspend",
+            "aside",
+            "away",
+        ),
     ),
     Rule(
         "override",
         _rx(
-            rf"""\b(?:ignore|disregard|forget)\b\W+(?:everything|all|anything)\W+
+            r"""\b(?:ignore|disregard|forget)\b\W+(?:everything|all|anything)\W+
             (?:(?:you\W+(?:were|have\W+been|are)\W+(?:told|given|instructed|taught))|
             (?:above|before|prior|previously|said|written\W+above|else))"""
         ),
@@ -146,14 +158,13 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "override",
         _rx(
-            rf"""\b(?:all\W+)?(?:previous|prior|above|earlier|preceding|original|your|system)\W+
+            r"""\b(?:all\W+)?(?:previous|prior|above|earlier|preceding|original|your|system)\W+
             (?:instructions|prompts?|rules|directives|guidelines)\W+(?:are|is|have\W+been|were)
             \W+(?:now\W+)?(?:void|null|cancell?ed|revoked|obsolete|outdated|superseded|
             invalid|overridden|replaced|lifted|suspended|disabled|no\W+longer\W+(?:valid|apply|
             in\W+effect))"""
         ),
-        hints=("previous", "prior", "above", "earlier", "preceding", "original", "your",
-               "system"),
+        hints=("previous", "prior", "above", "earlier", "preceding", "original", "your", "system"),
     ),
     # ---- English: taking over the reader's role
     Rule(
@@ -170,7 +181,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "role_takeover",
         _rx(
-            rf"""\bfrom\W+now\W+on\W*,?\W*(?:you|your)\W+(?:\w+\W+){{0,2}}?
+            r"""\bfrom\W+now\W+on\W*,?\W*(?:you|your)\W+(?:\w+\W+){0,2}?
             (?:are|act|respond|answer|reply|behave|pretend|ignore|obey|follow\W+only|
             speak|role-?play|must\W+(?:always|only|never|ignore|obey|respond|answer|act)|
             will\W+(?:always|only|never|act|respond|answer|behave|obey|ignore|pretend)|
@@ -181,8 +192,8 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "role_takeover",
         _rx(
-            rf"""\b(?:act|behave|respond|answer|roleplay|role-play|pretend)\W+(?:as|like|to\W+be|
-            (?:that\W+)?you\W+are|as\W+if\W+you\W+(?:were|are))\W+(?:\w+\W+){{0,4}}?
+            r"""\b(?:act|behave|respond|answer|roleplay|role-play|pretend)\W+(?:as|like|to\W+be|
+            (?:that\W+)?you\W+are|as\W+if\W+you\W+(?:were|are))\W+(?:\w+\W+){0,4}?
             (?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|without\W+(?:any\W+)?
             (?:restrictions|filters|limits|rules|guidelines|safety)|no\W+(?:restrictions|limits|
             rules|filters|guidelines)|an?\W+(?:ai|assistant|model)\W+(?:that|which|who)\W+
@@ -202,7 +213,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "role_takeover",
         _rx(
-            rf"""(?:^|[.!?:;\n]\W*)(?:your|the)\W+(?:new|real|actual|true|updated|only|primary|
+            r"""(?:^|[.!?:;\n]\W*)(?:your|the)\W+(?:new|real|actual|true|updated|only|primary|
             revised)\W+(?:instructions?|task|role|goal|objective|purpose|directive|mission|
             orders|system\W+prompt)\W+(?:is|are|will\W+be|:)"""
         ),
@@ -236,8 +247,18 @@ TEXT_RULES: tuple[Rule, ...] = (
             \b(?:you|your|ignore|disregard|assistant|ai|agent|model|llm|override|
             instructions?|must|obey)\b"""
         ),
-        hints=("system", "sys", "admin", "developer", "operator", "root", "supervisor",
-               "security", "anthropic", "openai"),
+        hints=(
+            "system",
+            "sys",
+            "admin",
+            "developer",
+            "operator",
+            "root",
+            "supervisor",
+            "security",
+            "anthropic",
+            "openai",
+        ),
     ),
     # ---- English: text addressed to an AI reader
     Rule(
@@ -249,9 +270,25 @@ TEXT_RULES: tuple[Rule, ...] = (
             summari[sz]ing|that|who|which|:|,|-|!)"""
         ),
         imperative=True,
-        hints=("attention", "note", "notice", "important", "message", "instruction", "hey",
-               "hello", "hi", "dear", "psst", "reminder", "warning", "memo", "directive",
-               "p.s", "ps"),
+        hints=(
+            "attention",
+            "note",
+            "notice",
+            "important",
+            "message",
+            "instruction",
+            "hey",
+            "hello",
+            "hi",
+            "dear",
+            "psst",
+            "reminder",
+            "warning",
+            "memo",
+            "directive",
+            "p.s",
+            "ps",
+        ),
     ),
     Rule(
         "addresses_agent",
@@ -281,9 +318,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: exfiltration and requests for secrets
     Rule(
         "exfiltration",
-        _rx(
-            rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""
-        ),
+        _rx(rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""),
         imperative=True,
         hints=("http", "@", "to", "at", "into", "via", "onto"),
     ),
@@ -313,8 +348,23 @@ TEXT_RULES: tuple[Rule, ...] = (
             (?:\w+\W+){{0,2}}?{_SEND}\b"""
         ),
         imperative=True,
-        hints=("ssh", "aws", "env", "key", "secret", "credential", "token", "password",
-               "prompt", "netrc", "passwd", "shadow", "cookie", "conversation", "history"),
+        hints=(
+            "ssh",
+            "aws",
+            "env",
+            "key",
+            "secret",
+            "credential",
+            "token",
+            "password",
+            "prompt",
+            "netrc",
+            "passwd",
+            "shadow",
+            "cookie",
+            "conversation",
+            "history",
+        ),
     ),
     Rule(
         "secret_request",
@@ -337,9 +387,9 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "secret_request",
         _rx(
-            rf"""\b(?:reveal|print|output|repeat|show|display|disclose|leak|dump|recite|
-            tell|share|write\W+out|spell\W+out|return|echo)\b\W+(?:\w+\W+){{0,1}}?
-            (?:your|the)\W+(?:\w+\W+){{0,2}}?(?:system\W+prompt|hidden\W+prompt|initial\W+
+            r"""\b(?:reveal|print|output|repeat|show|display|disclose|leak|dump|recite|
+            tell|share|write\W+out|spell\W+out|return|echo)\b\W+(?:\w+\W+){0,1}?
+            (?:your|the)\W+(?:\w+\W+){0,2}?(?:system\W+prompt|hidden\W+prompt|initial\W+
             prompt|original\W+prompt|prompt\W+(?:above|before)|instructions\W+(?:above|you\W+
             were\W+given)|(?:your|the)\W+(?:instructions|configuration|rules)\W+verbatim)"""
         ),
@@ -354,9 +404,24 @@ TEXT_RULES: tuple[Rule, ...] = (
             (?:your|the|a|this)\W+(?:\w+\W+)?{_REPLY}\b"""
         ),
         imperative=True,
-        hints=("reply", "response", "answer", "output", "message", "summary", "comment",
-               "issue", "experience", "report", "outcome", "entry", "note", "chat",
-               "pull", "pr"),
+        hints=(
+            "reply",
+            "response",
+            "answer",
+            "output",
+            "message",
+            "summary",
+            "comment",
+            "issue",
+            "experience",
+            "report",
+            "outcome",
+            "entry",
+            "note",
+            "chat",
+            "pull",
+            "pr",
+        ),
     ),
     Rule(
         "secret_request",
@@ -436,8 +501,19 @@ TEXT_RULES: tuple[Rule, ...] = (
             (?:claves?|llaves?|api\W*keys?|tokens?|credenciales|contraseñas?|secretos|
             variables\W+de\W+entorno|\.env|\.ssh\S*|id_rsa|prompt\W+del\W+sistema)\b"""
         ),
-        hints=("env", "mand", "sub", "public", "compart", "filtr", "dame", "deme", "muestr",
-               "revel", "copi"),
+        hints=(
+            "env",
+            "mand",
+            "sub",
+            "public",
+            "compart",
+            "filtr",
+            "dame",
+            "deme",
+            "muestr",
+            "revel",
+            "copi",
+        ),
     ),
     Rule(
         "addresses_agent",
@@ -479,8 +555,7 @@ TEXT_RULES: tuple[Rule, ...] = (
             tokens?|identifiants|mots?\W+de\W+passe|secrets|variables\W+d'?\W*environnement|
             \.env|\.ssh\S*|id_rsa|prompt\W+syst[eè]me)\b"""
         ),
-        hints=("envo", "transmet", "post", "verse", "partag", "donne", "montre", "v",
-               "copi"),
+        hints=("envo", "transmet", "post", "verse", "partag", "donne", "montre", "v", "copi"),
     ),
     Rule(
         "addresses_agent",
@@ -524,8 +599,18 @@ TEXT_RULES: tuple[Rule, ...] = (
             passw[oö]rter|passwort|kennw[oö]rter|geheimnisse|umgebungsvariablen|\.env|
             \.ssh\S*|id_rsa|systemprompt|system-prompt)\b"""
         ),
-        hints=("send", "schick", "bermittl", "lade", "post", "teile", "gib", "zeig",
-               "verrat", "kopier"),
+        hints=(
+            "send",
+            "schick",
+            "bermittl",
+            "lade",
+            "post",
+            "teile",
+            "gib",
+            "zeig",
+            "verrat",
+            "kopier",
+        ),
     ),
     Rule(
         "addresses_agent",
@@ -585,8 +670,19 @@ TEXT_RULES: tuple[Rule, ...] = (
             токен\w*|парол\w*|учётн\w*|учетн\w*|секрет\w*|переменн\w+\W+окружени\w*|
             \.env|\.ssh\S*|id_rsa|системн\w+\W+промпт\w*)"""
         ),
-        hints=("отправ", "пришл", "пересл", "загруз", "опублик", "переда", "покаж",
-               "вывед", "сообщ", "скопир", "раскр"),
+        hints=(
+            "отправ",
+            "пришл",
+            "пересл",
+            "загруз",
+            "опублик",
+            "переда",
+            "покаж",
+            "вывед",
+            "сообщ",
+            "скопир",
+            "раскр",
+        ),
     ),
     Rule(
         "addresses_agent",
@@ -624,8 +720,22 @@ TEXT_RULES: tuple[Rule, ...] = (
             凭证|凭据|密码|环境变量|\.env|\.ssh|id_rsa|私钥|系统提示)[^。！？\n]{0,20}?
             (?:发送|发给|发到|上传|传到|转发|告诉我|告诉我们)"""
         ),
-        hints=("发", "上传", "传到", "提交", "泄露", "告诉", "给我", "显示", "输出", "打印",
-               "复制", "粘贴", "把", "将"),
+        hints=(
+            "发",
+            "上传",
+            "传到",
+            "提交",
+            "泄露",
+            "告诉",
+            "给我",
+            "显示",
+            "输出",
+            "打印",
+            "复制",
+            "粘贴",
+            "把",
+            "将",
+        ),
     ),
     Rule(
         "addresses_agent",
@@ -674,10 +784,20 @@ COMPACT_RULES: tuple[Rule, ...] = (
             r"(?:instructions?|prompts?|rules|directives|guidelines)"
         ),
     ),
-    Rule("role_takeover", re.compile(r"youarenow(?:an?)?(?:dan|unrestricted|jailbroken|evil|"
-                                      r"unfiltered|developermode|indevelopermode)")),
-    Rule("role_takeover", re.compile(r"(?:enable|enter|activate)(?:the)?(?:developer|dan|god|"
-                                      r"jailbreak)mode")),
+    Rule(
+        "role_takeover",
+        re.compile(
+            r"youarenow(?:an?)?(?:dan|unrestricted|jailbroken|evil|"
+            r"unfiltered|developermode|indevelopermode)"
+        ),
+    ),
+    Rule(
+        "role_takeover",
+        re.compile(
+            r"(?:enable|enter|activate)(?:the)?(?:developer|dan|god|"
+            r"jailbreak)mode"
+        ),
+    ),
     Rule(
         "exfiltration",
         re.compile(
@@ -686,17 +806,42 @@ COMPACT_RULES: tuple[Rule, ...] = (
             r"environmentvariables|envvars|systemprompt|idrsa|ssh|passwords)"
         ),
     ),
-    Rule("addresses_agent", re.compile(r"ifyouarean?(?:ai|llm|languagemodel|aiagent|"
-                                        r"aiassistant|assistant)(?:reading|agent|model)?")),
+    Rule(
+        "addresses_agent",
+        re.compile(
+            r"ifyouarean?(?:ai|llm|languagemodel|aiagent|"
+            r"aiassistant|assistant)(?:reading|agent|model)?"
+        ),
+    ),
     Rule("override", re.compile(r"忽略(?:之前|以上|先前|所有|上面)的?(?:所有)?(?:指令|指示|提示)")),
-    Rule("override", re.compile(r"(?:игнорируй|забудь)(?:все)?(?:предыдущие|прежние|свои)"
-                                r"(?:инструкции|указания)")),
-    Rule("override", re.compile(r"(?:ignora|olvida)(?:todas)?(?:las|tus)?instrucciones"
-                                r"(?:anteriores|previas)")),
-    Rule("override", re.compile(r"(?:ignorez?|oubliez?)(?:toutes)?(?:les|tes|vos)?"
-                                r"instructions(?:pr[ée]c[ée]dentes|ant[ée]rieures)")),
-    Rule("override", re.compile(r"(?:ignoriere|vergiss)(?:alle)?(?:vorherigen|bisherigen|"
-                                r"vorigen|deine)anweisungen")),
+    Rule(
+        "override",
+        re.compile(
+            r"(?:игнорируй|забудь)(?:все)?(?:предыдущие|прежние|свои)"
+            r"(?:инструкции|указания)"
+        ),
+    ),
+    Rule(
+        "override",
+        re.compile(
+            r"(?:ignora|olvida)(?:todas)?(?:las|tus)?instrucciones"
+            r"(?:anteriores|previas)"
+        ),
+    ),
+    Rule(
+        "override",
+        re.compile(
+            r"(?:ignorez?|oubliez?)(?:toutes)?(?:les|tes|vos)?"
+            r"instructions(?:pr[ée]c[ée]dentes|ant[ée]rieures)"
+        ),
+    ),
+    Rule(
+        "override",
+        re.compile(
+            r"(?:ignoriere|vergiss)(?:alle)?(?:vorherigen|bisherigen|"
+            r"vorigen|deine)anweisungen"
+        ),
+    ),
 )
 
 # Shell and script forms of exfiltration, looked for in code too: a dump of the environment
