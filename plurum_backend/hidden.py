@@ -44,6 +44,8 @@ _RUN = re.compile(
     f"(?P<run>[{_ZERO_WIDTH}{_JOINERS}{_BIDI}{_SELECTORS}{_TAGS}]+)"
 )
 _SELECTOR = re.compile(f"[{_SELECTORS}]")
+_SELECTOR_RUN = re.compile(f"[{_SELECTORS}]{{4,}}")
+_TAG_TEXT = re.compile("[\U000e0020-\U000e007e]")
 
 
 def _kind(ch: str) -> str:
@@ -92,10 +94,12 @@ def decode_smuggled(text: str) -> list[str]:
     """Text hidden in ``text``: ASCII spelled with tag characters, and bytes carried by a run
     of variation selectors (VS1–16 are 0–15, VS17–256 are 16–255), decoded as UTF-8."""
     found: list[str] = []
-    tags = "".join(chr(ord(ch) - 0xE0000) for ch in text if 0xE0020 <= ord(ch) <= 0xE007E)
+    if text.isascii():
+        return found
+    tags = "".join(chr(ord(ch) - 0xE0000) for ch in _TAG_TEXT.findall(text))
     if tags.strip():
         found.append(tags)
-    for run in re.findall(f"[{_SELECTORS}]{{4,}}", text):
+    for run in _SELECTOR_RUN.findall(text):
         data = bytes(
             ord(ch) - 0xFE00 if ord(ch) <= 0xFE0F else ord(ch) - 0xE0100 + 16 for ch in run
         )

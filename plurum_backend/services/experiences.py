@@ -154,7 +154,7 @@ async def create(
         visibility=body.visibility,
         environment=environment_of(scrub, body.environment),
     )
-    draft.held_reasons = scrub.reasons()
+    draft.held_reasons = await scrub.reasons()
     exp = await store_draft(plurum, tx, draft)
     detail = render.experience_detail(exp, agent.username).model_dump()
     return s.ExperienceCreated(**detail, redactions=scrub.report())

@@ -48,6 +48,7 @@ from plurum_backend.services.injection_rules import (
     COMPACT_RULES,
     SHELL_SINK,
     SHELL_SOURCE,
+    SINK_WORDS,
     TEXT_RULES,
     Rule,
 )
@@ -98,7 +99,9 @@ _LOOKALIKE = str.maketrans({
 })  # fmt: skip
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                        "@": "a", "$": "s", "|": "l", "8": "b"})  # fmt: skip
-_LEET_TOKEN = re.compile(r"[a-z0-9@$|]*[a-z][a-z0-9@$|]*")
+# a word of letters and leet digits/signs, with at least one of each
+_MIXED = re.compile(r"[a-z][0-9@$|]|[0-9@$|][a-z]")
+_LEET_TOKEN = re.compile(r"[a-z0-9@$|]*(?:[a-z][0-9@$|]|[0-9@$|][a-z])[a-z0-9@$|]*")
 _HAS_LEET = re.compile(r"[0-9@$|]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
@@ -122,8 +125,8 @@ def _leet(token: re.Match[str]) -> str:
 
 
 def _latin(base: str) -> str:
-    mapped = base.translate(_LOOKALIKE)
-    return _LEET_TOKEN.sub(_leet, mapped) if _HAS_LEET.search(mapped) else mapped
+    mapped = base if base.isascii() else base.translate(_LOOKALIKE)
+    return _LEET_TOKEN.sub(_leet, mapped) if _MIXED.search(mapped) else mapped
 
 
 _SPACED_RUN = re.compile(r"(?<![^\W_])(?:[^\W_][^\w\n]{1,4}){4,}[^\W_](?![^\W_])")
@@ -135,8 +138,9 @@ def _spaced(latin: str) -> list[str]:
     return [_NOT_LETTER.sub("", m.group(0)) for m in _SPACED_RUN.finditer(latin)]
 
 
-_B64 = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{24,}={0,2}(?![\w+/=-])")
-_HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]?){16,}(?![0-9a-fA-F])")
+_B64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+_HEX = re.compile(r"[0-9a-fA-F]{32,}|(?:[0-9a-fA-F]{2}[ :]){15,}[0-9a-fA-F]{2}")
+_PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2}){3}")
 _PERCENT_TOKEN = re.compile(r"\S*(?:%[0-9a-fA-F]{2}){3,}\S*")
 
 
@@ -172,7 +176,7 @@ def _decoded(text: str) -> Iterator[tuple[str, str]]:
         decoded = _readable(bytes.fromhex(digits))
         if decoded is not None:
             yield "hex", decoded
-    for m in _PERCENT_TOKEN.finditer(text):
+    for m in _PERCENT_TOKEN.finditer(text) if _PERCENT.search(text) else ():
         yield "url-encoding", urllib.parse.unquote(m.group(0)).replace("+", " ")
     for hidden in decode_smuggled(text):
         yield "hidden characters", hidden
@@ -407,7 +411,7 @@ def _text_hits(
 
 def _shell_hits(text: str, field: str, via: str) -> list[Finding]:
     """A secret source and a network sink within three lines of each other."""
-    if SHELL_SINK.search(text) is None:
+    if not any(w in text for w in SINK_WORDS) or SHELL_SINK.search(text) is None:
         return []
     lines = text.replace("\\\n", " ").split("\n")
     for i, line in enumerate(lines):
@@ -461,13 +465,19 @@ def _inspect(text: str, field: str, code: bool, depth: int, via: str) -> list[Fi
     if depth < MAX_DEPTH:
         for how, decoded in _decoded(text):
             findings += _inspect(decoded, field, False, depth + 1, how)
-        if depth == 0 and not code:
-            base = _base(text)
+        base = _base(text)
+        if depth == 0 and not code and any(w in base for w in _ROT13_WORDS):
             rot = codecs.decode(base, "rot13")
             for f in _text_hits(rot, field, "rot13", False, set(said), set()):
                 if f.excerpt.rstrip("…") not in base:  # not in a script rot13 leaves alone
                     findings.append(f)
     return _dedupe(findings)
+
+
+# "ignore", "instructions", "previous", "you are", "system", "disregard", "forget", "api key",
+# "secret", "password", "tool", "send", in ROT13: the only texts worth decoding
+_ROT13_WORDS = ("vtaber", "vafgehpgvba", "cerivbhf", "lbh ner", "flfgrz", "qvfertneq",
+                "sbetrg", "ncv xrl", "frperg", "cnffjbeq", "gbby", "fraq")  # fmt: skip
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -242,7 +242,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "fake_system",
         _rx(
-            rf"""(?:^|\n)[\s#*>\-_|`]*(?:\[\W*{_SPEAKER}(?:\W+\w+)?\W*\]|{_SPEAKER}\s*
+            rf"""(?:^|\n|[.!?]\s+)[\s#*>\-_|`]*(?:\[\W*{_SPEAKER}(?:\W+\w+)?\W*\]|{_SPEAKER}\s*
             (?::|-{{1,2}}|>))[^\n]{{0,120}}?
             \b(?:you|your|ignore|disregard|assistant|ai|agent|model|llm|override|
             instructions?|must|obey)\b"""
@@ -871,3 +871,8 @@ SHELL_SINK = re.compile(
     websocket\(|smtplib)\b|/dev/(?:tcp|udp)/""",
     re.VERBOSE,
 )
+# words one of which a text needs for SHELL_SINK to be worth running
+SINK_WORDS = ("curl", "wget", "nc ", "ncat", "netcat", "socat", "telnet", "invoke-", "iwr", "irm",
+              "ftp", "mail", "requests.", "httpx.", "urllib", "urlopen", "fetch(", "axios",
+              "http.request", "https.request", "xmlhttprequest", "websocket(", "smtplib",
+              "/dev/tcp", "/dev/udp")  # fmt: skip

@@ -7,15 +7,18 @@ response can say what was taken out: ``"redactions": {"github_token": 1}``. Hidd
 characters (``plurum_backend.hidden``: tag characters, zero-width and bidi controls) are
 removed by the same pass and counted the same way (``"zero_width": 3``).
 
-A ``Scrub(screen=True)`` also reads each text, *before* anything is removed (so text
-smuggled in tag characters is seen), for instructions aimed at the reading agent
-(``services.injection``); what it finds is in ``findings``, and the caller decides what a
-finding does (hold the experience, refuse the contribution).
+A ``Scrub(screen=True)`` also keeps each text as it came, *before* anything is removed (so
+text smuggled in tag characters is seen), and ``await scrub.reasons()`` reads them for
+instructions aimed at the reading agent (``services.injection``) in a worker thread (a
+1 MiB body takes a fraction of a second that the event loop must not wait); the caller
+decides what a reason does (hold the experience, refuse the contribution).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import anyio.to_thread
 
 from plurum_backend import schemas as s
 from plurum_backend.redaction import redact_text, redact_value
@@ -26,7 +29,7 @@ class Scrub:
     def __init__(self, *, screen: bool = False) -> None:
         self.counts: dict[str, int] = {}
         self.screen = screen
-        self.findings: list[injection.Finding] = []
+        self._unread: list[tuple[Any, str, bool]] = []  # (value, field, artifact)
 
     def _add(self, found: dict[str, int]) -> None:
         for kind, n in found.items():
@@ -34,7 +37,7 @@ class Scrub:
 
     def text(self, value: str, field: str = "text") -> str:
         if self.screen:
-            self.findings += injection.inspect_text(value, field)
+            self._unread.append((value, field, False))
         clean, found = redact_text(value)
         self._add(found)
         return clean
@@ -52,7 +55,7 @@ class Scrub:
 
         ``artifact``: its ``code``/``content`` strings are source code, screened as code."""
         if self.screen:
-            self.findings += injection.inspect_value(value, field, artifact=artifact)
+            self._unread.append((value, field, artifact))
         clean, found = redact_value(value)
         self._add(found)
         assert isinstance(clean, dict)
@@ -63,9 +66,19 @@ class Scrub:
     ) -> list[dict[str, Any]]:
         return [self.object(v, f"{field}[{i}]", artifact=artifact) for i, v in enumerate(values)]
 
-    def reasons(self) -> list[dict[str, str]]:
+    async def reasons(self) -> list[dict[str, str]]:
         """What the screen found, as stored in ``held_reasons`` (empty: nothing)."""
-        return injection.reasons(self.findings)
+        unread, self._unread = self._unread, []
+        if not unread:
+            return []
+
+        def read() -> list[dict[str, str]]:
+            found: list[injection.Finding] = []
+            for value, field, artifact in unread:
+                found += injection.inspect_value(value, field, artifact=artifact)
+            return injection.reasons(found)
+
+        return await anyio.to_thread.run_sync(read)
 
     def report(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))

@@ -48,7 +48,7 @@ async def open_session(
         environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
-    held.hold_session(session, scrub.reasons())
+    held.hold_session(session, await scrub.reasons())
     await vectors.hold(plurum.embedder, tx.db)
     tx.db.add(session)
     await tx.db.flush()
@@ -117,7 +117,7 @@ async def log_entry(
         where,
         artifact=body.entry_type == "artifact",
     )
-    held.hold_session(session, scrub.reasons())
+    held.hold_session(session, await scrub.reasons())
     vector = await hints.embed_entry(plurum, content)
     entry = Entry(
         id=uuid.uuid4(),
@@ -186,7 +186,7 @@ async def close(
         session_id=session.id,
         item_vectors={k: v for kind in hints.ITEM_KINDS for k, v in vectors_of(kind).items()},
         environment=session.environment,
-        held_reasons=held.merge(session.held_reasons, scrub.reasons()),
+        held_reasons=held.merge(session.held_reasons, await scrub.reasons()),
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"
@@ -220,7 +220,7 @@ async def update(
         session.domain = scrub.maybe(body.domain.strip() if body.domain else None, "domain") or None
     if "tools_used" in given:
         session.tools_used = normalize_tags(scrub.texts(body.tools_used or [], "tools_used"))
-    held.hold_session(session, scrub.reasons())
+    held.hold_session(session, await scrub.reasons())
     if "visibility" in given and body.visibility is not None:
         session.visibility = body.visibility
     if given & {"domain", "tools_used"}:
@@ -303,7 +303,7 @@ async def contribute(
         raise Invalid("content must not be empty.")
     scrub = Scrub(screen=True)
     content = scrub.object(body.content, "content")
-    reasons = scrub.reasons()
+    reasons = await scrub.reasons()
     if reasons:
         raise Invalid(f"{held.CONTRIBUTION_REFUSED} ({held.summary_text(reasons)}).")
     contribution = Contribution(
