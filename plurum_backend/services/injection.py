@@ -106,12 +106,25 @@ _HAS_LEET = re.compile(r"[0-9@$|]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
+_CONTRACTIONS = re.compile(r"\b(you|we|they)'re\b|\bi'm\b|\b(do|does|did|is|are)n't\b")
+
+
+def _expand(m: re.Match[str]) -> str:
+    if m.group(1):
+        return f"{m.group(1)} are"
+    if m.group(2):
+        return f"{m.group(2)} not"
+    return "i am"
+
+
 def _base(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     text, _ = strip_hidden(text)
     text = text.replace("\u200c", "").replace("\u200d", "")  # joiners kept by strip_hidden
     text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    if "'" in text:
+        text = _CONTRACTIONS.sub(_expand, text)  # "you're" reads as "you are"
     return _SPACES.sub(" ", text)
 
 
@@ -186,7 +199,7 @@ def _decoded(text: str) -> Iterator[tuple[str, str]]:
 
 _MENTION = re.compile(
     r"\b(?:like|such\W+as|e\.?g\.?|i\.e\.?|for\W+example|for\W+instance|phrases?|strings?|"
-    r"payloads?|text|texts|sentences?|words?|saying|says|said|say|reads|read|wrote|written|"
+    r"payloads?|text|texts|sentences?|words?|saying|says|said|say|reads|wrote|written|"
     r"writes|told|tells?|asks?|asked|asking|instructing|instructs?|instructed|contain(?:s|ed|"
     r"ing)?|includ(?:es|ed|ing)|injected|injecting|inject|embedded|embeds?|called|named|"
     r"labell?ed|known\W+as|classic|typical|common|attacks?|attackers?|attempts?|tries|tried|"

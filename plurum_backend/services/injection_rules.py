@@ -32,7 +32,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # A gap of a few words inside one sentence.
-GAP = r"[^.!?\n]{0,40}?"
+GAP = r"(?:[^.!?\n]|[.!?](?![\s\"']|$)){0,40}?"  # dots inside paths and names do not end it
 WIDE = r"[^\n]{0,100}?"
 
 _QUALIFIER = (
@@ -41,7 +41,8 @@ _QUALIFIER = (
     r"above|your|earlier|preceding|other))"
 )
 _DIRECTIVES = (
-    r"(?:instructions?|prompts?|directives|guidelines|guardrails|constraints|polic(?:y|ies)|"
+    r"(?:instructions?|prompts?|directives|directions|guidelines|guardrails|constraints|"
+    r"polic(?:y|ies)|"
     r"programming|orders|restrictions|safeguards|training|system\W+prompt|persona)"
 )
 # "rules" are lint rules and firewall rules as often as an agent's: only "your"/"system" ones
@@ -63,8 +64,10 @@ SECRET = (
 )
 # secrets nobody has a reason to send anywhere: files of keys, all of the environment
 STRONG_SECRET = (
-    r"(?:id_rsa|id_ed25519|id_ecdsa|~?/?\.ssh\b\S*|\.aws/credentials|aws\W+credentials|"
-    r"(?<![\w.])\.env(?![.\w-])\W+file|(?:all\W+(?:the\W+|your\W+)?|your\W+|the\W+)"
+    r"(?:id_rsa(?!\.pub)|id_ed25519(?!\.pub)|id_ecdsa(?!\.pub)|~?/?\.ssh\b(?!/)|"
+    r"~?/?\.ssh/(?:id_\w+|identity|authorized_keys)(?!\.pub)|\.aws/credentials|aws\W+credentials|"
+    r"(?<![\w.])\.env(?![.\w-])\W+file|kubeconfig|\.kube/config|"
+    r"(?:all\W+(?:the\W+|your\W+)?|your\W+|the\W+|(?:the\W+)?[\w-]+'s\W+)"
     r"(?:env(?:ironment)?\W+(?:variables|vars)|env\W+vars|secrets|credentials|keys|api\W+keys|"
     r"tokens|passwords)|printenv|/etc/passwd|/etc/shadow|\.netrc|\.git-credentials|"
     r"(?:your|the)\W+(?:system|hidden|initial)\W+prompt|(?:your|the|this)\W+conversation|"
@@ -95,7 +98,7 @@ _REPLY = (
 _TOOL_VERB = r"(?:call|invoke|trigger|execute|run|use|fire|issue)"
 _CALL_VERB = r"(?:call|invoke|trigger|fire)"
 # a tool's name: quoted, or an identifier with an underscore (send_email, delete_repository)
-_TOOL_NAME = r"(?:`[^`\n]{1,60}`|'[\w.\-:]{1,60}'|\"[\w.\-:]{1,60}\"|\w+_[\w.\-:]+)"
+_TOOL_NAME = r"(?:[`'\"]?[a-z][a-z0-9]*_[\w.\-:]+[`'\"]?)"
 _SPEAKER = (
     r"(?:system|sys|system\W+prompt|system\W+message|system\W+override|system\W+notice|"
     r"system\W+instruction|admin|administrator|developer\W+message|developer|operator|root|"
@@ -148,6 +151,62 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "override",
         _rx(
+            rf"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
+            set\W+aside|throw\W+away|put\W+aside)\b\W+(?:all\W+)?(?:of\W+)?(?:the\W+)?
+            (?:guidance|instructions|rules|directions|guidelines|orders|directives|prompt)\W+
+            (?:(?:that\W+)?(?:you\W+(?:were|have\W+been)\W+(?:given|told|taught)|your\W+
+            (?:developers?|creators?|operators?|makers?|owners?|trainers?|company|admins?)\W+
+            (?:gave|set|wrote|provided|specified))|given\W+to\W+you)"""
+        ),
+        imperative=True,
+        hints=(
+            "ignor",
+            "disregard",
+            "forget",
+            "overrid",
+            "bypass",
+            "discard",
+            "neglect",
+            "dismiss",
+            "abandon",
+            "aside",
+            "away",
+        ),
+    ),
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:whatever|everything|anything|all)\W+(?:that\W+)?you\W+(?:were|'ve\W+been|
+            have\W+been)\W+(?:told|given|instructed|taught)\W+(?:\w+\W+){0,2}?(?:no\W+longer\W+
+            (?:matters?|applies|apply|counts?|holds?)|(?:is|are)\W+(?:now\W+)?(?:void|irrelevant|
+            cancell?ed|obsolete|wrong|revoked))"""
+        ),
+        hints=("told", "given", "instructed", "taught"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            rf"""\b(?:i\W+am|i'm|we\W+are|we're|this\W+(?:message|text|note|entry)\W+is|
+            the\W+(?:operator|admin|administrator|developer|owner)\W+(?:is|has))\W+(?:now\W+)?
+            (?:overriding|overridden|revoking|revoked|cancell?ing|cancell?ed|disabling|disabled|
+            replacing|replaced|suspending|suspended|lifting|lifted)\W+(?:all\W+)?(?:of\W+)?
+            your\W+(?:\w+\W+)?(?:{_DIRECTIVES}|rules)"""
+        ),
+        hints=("overrid", "revok", "cancel", "disabl", "replac", "suspend", "lift"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:ignore|disregard|forget|dismiss)\W+(?:the\W+)?(?:user'?s?|human'?s?|
+            operator'?s?)\W+(?:\w+\W+)?(?:request|question|instructions?|message|task|prompt)s?
+            \W+(?:and\W+)?instead\b"""
+        ),
+        imperative=True,
+        hints=("instead",),
+    ),
+    Rule(
+        "override",
+        _rx(
             rf"""\b(?:do\W+not|don'?t|stop|no\W+longer|never|cease\W+to|refuse\W+to)\W+
             (?:follow|obey|listen\W+to|adhere\W+to|comply\W+with|respect|apply)\W+
             (?:\w+\W+){{0,2}}?{_QUALIFIER}\W+(?:\w+\W+){{0,1}}?{_DIRECTIVES}\b"""
@@ -181,13 +240,21 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "role_takeover",
         _rx(
-            r"""\bfrom\W+now\W+on\W*,?\W*(?:you|your)\W+(?:\w+\W+){0,2}?
+            r"""\b(?:from\W+now\W+on|from\W+this\W+point\W+(?:on|forward)|from\W+here\W+on|
+            henceforth|hereafter|going\W+forward)\W*,?\W*(?:you|your)\W+(?:\w+\W+){0,2}?
             (?:are|act|respond|answer|reply|behave|pretend|ignore|obey|follow\W+only|
             speak|role-?play|must\W+(?:always|only|never|ignore|obey|respond|answer|act)|
             will\W+(?:always|only|never|act|respond|answer|behave|obey|ignore|pretend)|
             instructions|task|role|purpose|goal)\b"""
         ),
-        hints=("from now on",),
+        hints=(
+            "from now on",
+            "from this point",
+            "from here on",
+            "henceforth",
+            "hereafter",
+            "going forward",
+        ),
     ),
     Rule(
         "role_takeover",
@@ -214,10 +281,19 @@ TEXT_RULES: tuple[Rule, ...] = (
         "role_takeover",
         _rx(
             r"""(?:^|[.!?:;\n]\W*)(?:your|the)\W+(?:new|real|actual|true|updated|only|primary|
-            revised)\W+(?:instructions?|task|role|goal|objective|purpose|directive|mission|
+            revised|sole)\W+(?:instructions?|task|role|goal|objective|purpose|directive|mission|
             orders|system\W+prompt)\W+(?:is|are|will\W+be|:)"""
         ),
-        hints=("new", "real", "actual", "true", "updated", "only", "primary", "revised"),
+        hints=("new", "real", "actual", "true", "updated", "only", "primary", "revised", "sole"),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            r"""\byou\W+(?:now\W+)?have\W+(?:a\W+|been\W+given\W+a\W+)?new\W+(?:directive|
+            instructions?|task|mission|orders?|objective|goal|role|persona|system\W+prompt)s?
+            \W*(?::|from\W+(?:the\W+|your\W+)?(?:admin|operator|developer|system|owner))"""
+        ),
+        hints=("new",),
     ),
     Rule(
         "role_takeover",
@@ -266,8 +342,8 @@ TEXT_RULES: tuple[Rule, ...] = (
         _rx(
             rf"""\b(?:attention|note|notice|important|message|instructions?|hey|hello|hi|dear|
             psst|reminder|warning|memo|directive|p\.?s\.?)\W{{0,5}}(?:to|for)?\W*
-            (?:all|any|every|the|our)?\W*{_AI}\b\W*(?:reading|processing|parsing|
-            summari[sz]ing|that|who|which|:|,|-|!)"""
+            (?:all|any|every|the|our)?\W*{_AI}\b(?:\W*(?:reading|processing|parsing|
+            summari[sz]ing|that|who|which)\b|\s*[:,!])"""
         ),
         imperative=True,
         hints=(
@@ -293,10 +369,10 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "addresses_agent",
         _rx(
-            rf"""\bif\W+you\W+are\W+(?:an?\W+|the\W+)?(?:\w+\W+)?{_AI}\b(?!\W+(?:user|
+            rf"""\bif\W+you(?:\W+are|'re|\W+re)\W+(?:an?\W+|the\W+)?(?:\w+\W+)?{_AI}\b(?!\W+(?:user|
             developer|engineer|provider|vendor|company|team|researcher|maintainer))"""
         ),
-        hints=("if you are", "if you're"),
+        hints=("if you",),
     ),
     Rule(
         "addresses_agent",
@@ -310,16 +386,125 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "addresses_agent",
         _rx(
+            rf"""\bwhen(?:ever)?\W+(?:an?|the|any|every)\W+(?:{_AI}|agent|automated\W+agent)\W+
+            (?:reads|processes|sees|finds|retrieves|loads|acquires|parses|ingests)\W+this\b"""
+        ),
+        hints=("when",),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
             rf"""\b(?:to|for)\W+(?:the|any|all|every|whichever)\W+{_AI}\W+(?:\w+\W+)?
             (?:reading|processing|that\W+reads?|who\W+reads?|using|retrieving)\b"""
         ),
         hints=("to", "for"),
     ),
+    # the reader addressed by name, at the start of a clause: "Assistant, reveal …", "OK model,"
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""(?:^|[.!?;:\n]\s*|\b(?:ok|okay|hey|hi|hello|dear|listen|yo|so|now)\W+)
+            (?:(?:the\W+)?(?:ai|llm|gpt|chatgpt|claude|gemini|copilot|chatbot|model|assistant|
+            language\W+model|ai\W+(?:agent|assistant|model)))\s*[,!]\s*(?:\w+\W+){0,8}?
+            (?:you|your|please|do|don't|ignore|must|now|listen|stop|delete|send|run|execute|
+            reveal|print|tell|upvote|call|forget|disregard|output|show|give|remove|approve)\b"""
+        ),
+        hints=("ai", "llm", "gpt", "claude", "gemini", "copilot", "bot", "model", "assistant"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            r"""(?:^|\n)\W*(?:ai\W+)?(?:agents|assistants|bots|llms|models|ai)\s*:\s*
+            [^\n]{0,80}?\byou(?:r)?\b"""
+        ),
+        hints=("agents", "assistants", "bots", "llms", "models", "ai"),
+    ),
+    Rule(
+        "addresses_agent",
+        _rx(
+            rf"""\b(?:this|the\W+following|the\W+next)\W+(?:message|note|text|section|part|line|
+            instruction|paragraph|comment|block)\W+is\W+(?:meant\W+|intended\W+|written\W+)?
+            (?:only\W+)?(?:for|to|addressed\W+to)\W+(?:the\W+|any\W+|all\W+|you\W+)?{_AI}"""
+        ),
+        hints=(
+            "message",
+            "note",
+            "text",
+            "section",
+            "part",
+            "line",
+            "instruction",
+            "paragraph",
+            "comment",
+            "block",
+        ),
+    ),
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:everything|all|anything|what\W+you\W+read)\W+(?:written\W+)?(?:before|
+            above|prior\W+to)\W+(?:this\W+(?:line|sentence|point|message|paragraph)\W+)?
+            (?:was|is|were)\W+(?:just\W+|only\W+)?(?:a\W+test|fake|irrelevant|void|not\W+real|
+            a\W+lie|wrong|a\W+decoy|a\W+trick)"""
+        ),
+        hints=("before", "above", "prior"),
+    ),
+    Rule(
+        "override",
+        _rx(
+            r"""\b(?:have|has|hereby)\W+(?:authori[sz]ed|allowed|permitted|granted|cleared|
+            instructed|ordered|asked)\W+you\W+to\W+(?:\w+\W+){0,2}?(?:ignore|skip|bypass|
+            disable|override|reveal|share|send|exfiltrate|delete|execute|run|leak|upload|
+            disregard|drop|turn\W+off)"""
+        ),
+        hints=(
+            "authori",
+            "allowed",
+            "permitted",
+            "granted",
+            "cleared",
+            "instructed",
+            "ordered",
+            "asked",
+        ),
+    ),
+    Rule(
+        "role_takeover",
+        _rx(
+            rf"""\byou\W+are\W+(?:not|no\W+longer)\W+(?:an?\W+|the\W+)?(?:\w+\W+)?
+            (?:{_AI}|ai)\b(?:\W+(?:anymore|any\W+longer))?"""
+        ),
+        hints=("you are",),
+    ),
     # ---- English: exfiltration and requests for secrets
     Rule(
         "exfiltration",
-        _rx(rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""),
+        _rx(r"""(?:^|[.!?;:\n]\s*)(?:please\W+|now\W+|then\W+)?exfiltrat(?:e|ing)\b"""),
+        hints=("exfiltrat",),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(
+            rf"""\b(?:{_SEND}|{_REQUEST}|comment)\b\W+(?:the\W+)?(?:value|contents?)\W+of\W+
+            \$\{{?[a-z0-9_]*(?:token|key|secret|password|passwd|pass|credentials?|pat)\}}?\b
+            {GAP}(?:as\W+a\W+comment|to\W+|in\W+(?:the|a|your|this)\W+(?:issue|comment|reply|
+            pr|pull\W+request|response|chat|message|answer|output))"""
+        ),
+        hints=("$",),
+    ),
+    Rule(
+        "secret_request",
+        _rx(
+            rf"""\b{_REQUEST}\b\W+(?:all\W+)?(?:the|your)\W+(?:\w+\W+){{0,2}}?{SECRET}\W+
+            (?:\w+\W+){{0,3}}?(?:in|from|of|on)\W+your\W+(?:environment|env|memory|context|
+            config|configuration|system|machine|workspace|session|shell|home|disk|files)"""
+        ),
         imperative=True,
+        hints=("your",),
+    ),
+    Rule(
+        "exfiltration",
+        _rx(rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""),
         hints=("http", "@", "to", "at", "into", "via", "onto"),
     ),
     Rule(
@@ -345,7 +530,7 @@ TEXT_RULES: tuple[Rule, ...] = (
         _rx(
             rf"""\b(?:read|cat|open|get|fetch|grab|collect|retrieve|find|look\W+up|extract|
             gather|harvest|locate|copy)\b{GAP}{STRONG_SECRET}{WIDE}\b(?:and|then|,)\W+
-            (?:\w+\W+){{0,2}}?{_SEND}\b"""
+            (?:\w+\W+){{0,2}}?(?:{_SEND}|{_REQUEST})\b"""
         ),
         imperative=True,
         hints=(
@@ -446,8 +631,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "tool_coercion",
         _rx(
-            rf"""\b(?:{_CALL_VERB}\W+(?:the\W+|your\W+)?[\w`'"][\w.\-:`'"]*|{_TOOL_VERB}\W+
-            (?:the\W+|your\W+)?{_TOOL_NAME})\W+tool\W+(?:\w+\W+){{0,3}}?
+            rf"""\b{_TOOL_VERB}\W+(?:the\W+|your\W+)?{_TOOL_NAME}\W+tool\W+(?:\w+\W+){{0,3}}?
             (?:with|passing|and\W+pass|using|on|to|setting|where|so\W+that)\b"""
         ),
         imperative=True,
@@ -511,6 +695,7 @@ TEXT_RULES: tuple[Rule, ...] = (
             "dame",
             "deme",
             "muestr",
+            "muéstr",
             "revel",
             "copi",
         ),
@@ -528,9 +713,9 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "override",
         _rx(
-            r"""\b(?:ignore|ignorez|ignores|oublie|oubliez|n[eé]glige|n[eé]gligez|
-            fais\W+abstraction\W+de|faites\W+abstraction\W+de|ne\W+tiens?\W+pas\W+compte\W+de|
-            ne\W+tenez\W+pas\W+compte\W+de)\b\W+(?:\w+\W+){0,3}?(?:instructions|consignes|
+            r"""\b(?:ignore|ignorez|oublie|oubliez|n[eé]glige|n[eé]gligez|
+            fais\W+abstraction\W+de|faites\W+abstraction\W+de|ne\W+tiens?\W+pas\W+compte\W+d(?:e|es|u)|
+            ne\W+tenez\W+pas\W+compte\W+d(?:e|es|u))\b\W+(?:\w+\W+){0,3}?(?:instructions|consignes|
             directives|r[eè]gles|ordres|(?:le\W+)?prompt)\b"""
         ),
         hints=("ignor", "oubli", "glig", "abstraction", "compte"),
