@@ -151,7 +151,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "override",
         _rx(
-            rf"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
+            r"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
             set\W+aside|throw\W+away|put\W+aside)\b\W+(?:all\W+)?(?:of\W+)?(?:the\W+)?
             (?:guidance|instructions|rules|directions|guidelines|orders|directives|prompt)\W+
             (?:(?:that\W+)?(?:you\W+(?:were|have\W+been)\W+(?:given|told|taught)|your\W+

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - one hand-written text per line
 """A second set, written after the detector was tuned and never tuned on: its figure is the
 honest one. ``python bench/data/injection-heldout/make.py`` writes the two JSON lines files;
 ``python bench/injection.py --corpus bench/data/injection-heldout`` reads them."""
