@@ -138,3 +138,11 @@ def test_smuggled_text_is_decoded() -> None:
 def test_a_megabyte_log_is_linear() -> None:
     log = ("2024-01-01 INFO worker started; set X=1 then restart y. " * 20_000)[: 1 << 20]
     assert inspect_text(log) == []
+
+
+def test_no_false_holds_on_the_repositorys_experiences() -> None:
+    """bench/data/experiences: 174 real-world fixes full of imperative steps ("run X")."""
+    path = Path(__file__).parent.parent / "bench" / "data" / "experiences" / "experiences.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    held = {r["id"]: inspect_experience(r) for r in rows}
+    assert len(rows) > 150 and {k: v for k, v in held.items() if v} == {}

@@ -15,7 +15,7 @@ from plurum_mcp.models import (
     SearchResults,
     VoteResult,
 )
-from plurum_mcp.render import as_json, card_line, percent, untrusted
+from plurum_mcp.render import as_json, card_line, held_note, percent, untrusted
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
@@ -210,7 +210,7 @@ def register(server: MCPServer, kit: Kit) -> None:
         return kit.finish(
             created,
             f"Experience {created.short_id} ({created.slug}) created, {visibility}: "
-            f'"{created.goal}".',
+            f'"{created.goal}".' + held_note(created),
         )
 
     server.add_tool(search, title="Search Plurum experiences", description=SEARCH, annotations=READ)
