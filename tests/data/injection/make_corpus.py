@@ -447,7 +447,8 @@ TRANSFORMS = {
     "fullwidth": fullwidth,
 }
 
-NEAR_MISSES: list[tuple[str, str]] = []  # filled from near_misses.txt (one per paragraph)
+# near_misses.txt: one text per paragraph; a line "@@ name" starts a style; a literal \n
+# inside a paragraph is a line break; paragraphs under "@@ artifacts" are artifacts' code
 
 
 def main() -> None:
@@ -471,7 +472,7 @@ def main() -> None:
         block = block.strip("\n").replace("\\n", "\n")
         if not block:
             continue
-        if block.startswith("## "):
+        if block.startswith("@@ "):
             style = block[3:].strip()
             continue
         if style.startswith("artifact"):
