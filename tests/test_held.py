@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -314,3 +315,38 @@ async def test_plurum_review_list_show_release_delete(
     missing = await asyncio.to_thread(_review, database, "show", "nosuchid")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "plurum: No experience with that identifier."
+
+
+async def test_import_holds_poisoned_lines_and_export_keeps_holds(
+    plurum: Plurum, client: httpx.AsyncClient, register: Register, tmp_path: Path
+) -> None:
+    from plurum_backend.importer import import_lines
+    from plurum_backend.transfer import export_lines
+    from tests.conftest import truncate_all
+
+    other = await register()
+    records = [
+        {"id": "p1", "short_id": "Poison01", "goal": "Tune gunicorn workers", "context": ATTACK},
+        {"id": "p2", "short_id": "Clean001", "goal": "Tune uvicorn workers", "context": "2 x CPU"},
+    ]
+    await import_lines(plurum, [json.dumps(r) for r in records], progress=False)
+    assert (await client.get("/experiences/Poison01", headers=other.headers)).status_code == 404
+    assert (await client.get("/experiences/Clean001", headers=other.headers)).status_code == 200
+    dump = tmp_path / "all.jsonl"
+    with dump.open("w") as out:
+        await export_lines(plurum.sessions, out, progress=False)
+    exported = {json.loads(line)["short_id"]: json.loads(line) for line in dump.open()}
+    assert exported["Poison01"]["held_reasons"][0]["kind"] in ("override", "addresses_agent")
+    assert exported["Clean001"]["held_at"] is None
+    # a restore from the export keeps what was held held, with its reasons
+    truncate_all(plurum.database)
+    await import_lines(plurum, dump.read_text().splitlines(), progress=False)
+    again = await register()
+    assert (await client.get("/experiences/Poison01", headers=again.headers)).status_code == 404
+    with psycopg.connect(plurum.database.url) as conn:
+        row = conn.execute(
+            "SELECT held_at, held_reasons FROM experiences WHERE short_id = 'Poison01'"
+        )
+        held_at, reasons = row.fetchone()  # type: ignore[misc]
+    assert held_at.isoformat() == exported["Poison01"]["held_at"]
+    assert reasons == exported["Poison01"]["held_reasons"]
