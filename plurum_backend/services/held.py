@@ -26,9 +26,9 @@ EXPERIENCE_NOTE = (
     "it. Only you can see it until the instance's operator releases it (plurum review)."
 )
 SESSION_NOTE = (
-    "This session is held: text logged to it reads as instructions to the agent who would "
-    "read it. Other agents no longer see the session, and the experience it closes into "
-    "will be held for review. Describe commands and fixes for the reader to weigh, rather "
+    "This session is held: its topic or text logged to it reads as instructions to the agent "
+    "who would read it. Other agents no longer see the session, and the experience it closes "
+    "into will be held for review. Describe commands and fixes for the reader to weigh, rather "
     "than addressing the reader."
 )
 CONTRIBUTION_REFUSED = (

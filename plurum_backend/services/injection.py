@@ -142,6 +142,27 @@ def _latin(base: str) -> str:
     return _LEET_TOKEN.sub(_leet, mapped) if _MIXED.search(mapped) else mapped
 
 
+# words an obfuscated attack must disguise at least one of (after mapping to Latin letters)
+_KEYWORDS = frozenset(
+    """ignore disregard forget override bypass previous prior instructions instruction system
+    prompt you your are now send post upload email key keys api secret secrets token tokens
+    password passwords credentials tool call invoke ai assistant agent model llm dan mode
+    developer reveal print env ssh aws rules restrictions unrestricted guidelines pretend act
+    new task all above exfiltrate contents jailbreak jailbroken admin obey follow""".split()
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _disguises_a_keyword(base: str, latin: str) -> bool:
+    """Did mapping look-alikes and leetspeak turn some word into an attack keyword? (The two
+    views have the same length: every mapping is one character for one.)"""
+    for m in _WORD.finditer(latin):
+        word = m.group(0)
+        if word in _KEYWORDS and base[m.start() : m.end()] != word:
+            return True
+    return False
+
+
 _SPACED_RUN = re.compile(r"(?<![^\W_])(?:[^\W_][^\w\n]{1,4}){4,}[^\W_](?![^\W_])")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 
@@ -400,6 +421,7 @@ def _excerpt(view: str, start: int, end: int) -> str:
 
 
 def _rules_present(view: str, rules: Iterable[Rule]) -> Iterator[Rule]:
+    """The rules whose hint words occur in ``view`` (the others cannot match: skip them)."""
     for rule in rules:
         if not rule.hints or any(h in view for h in rule.hints):
             yield rule
@@ -462,7 +484,7 @@ def _inspect(text: str, field: str, code: bool, depth: int, via: str) -> list[Fi
         base = _base(prose)
         findings += _text_hits(base, field, via, judge, said, mentioned)
         latin = _latin(base)
-        if latin != base:
+        if latin != base and _disguises_a_keyword(base, latin):
             obfuscated = "homoglyphs/leetspeak" if judge else via
             for f in _text_hits(latin, field, obfuscated, judge, said, mentioned):
                 findings.append(f)
