@@ -5,16 +5,12 @@ reader ("ignore your previous instructions", "send ~/.ssh/id_rsa to …", "call 
 with …", "reply with your API key") is an attack on every later reader. ``inspect_text``
 finds such text and says why; it is pure (standard library only) and linear in the text.
 
-How a text is read (each *view* feeds the rules of injection_rules.py):
-
-- *base*: HTML entities decoded, hidden characters (hidden.py) dropped, NFKC (full-width
-  and other compatibility forms become ASCII), lower case, typographic quotes made plain;
-- *latin*: base with look-alike Cyrillic/Greek letters and leetspeak (``1gn0r3``) mapped to
-  Latin letters; the English rules run on base and latin;
-- *spaced*: runs of single letters (``i g n o r e  a l l …``, ``i.g.n.o.r.e``) joined and
-  matched against the compact rules;
-- *decoded*: base64 and hex blobs, URL-encoding, ROT13, text smuggled in Unicode tag
-  characters or variation selectors, each read again like the original.
+How a text is read (injection_views.py makes the views; injection_rules.py and
+injection_languages.py hold the patterns): the rules run on the *base* view and, when
+mapping look-alike letters and leetspeak disguised a keyword, on the *latin* view; runs of
+spaced-out letters are joined and matched against the compact rules; base64, hex,
+URL-encoded, ROT13 and smuggled (tag characters, variation selectors) text is decoded and
+read again like the original.
 
 A match in the base or latin view does not count when it is *mentioned* rather than said:
 inside quotes on its line, or after words such as "like", "such as", "the payload",
@@ -31,25 +27,21 @@ not read as prose; only its comment lines are, plus the shell/script forms of ex
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
-import html
 import re
-import unicodedata
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from plurum_backend.hidden import decode_smuggled, strip_hidden
 from plurum_backend.redaction import redact_text
+from plurum_backend.services import injection_views as views
+from plurum_backend.services.injection_languages import OTHER_LANGUAGE_RULES
 from plurum_backend.services.injection_rules import (
     COMPACT_RULES,
+    ENGLISH_RULES,
     SHELL_SINK,
     SHELL_SOURCE,
     SINK_WORDS,
-    TEXT_RULES,
     Rule,
 )
 
@@ -65,6 +57,7 @@ __all__ = [
 CODE_KEYS = frozenset({"code", "content"})
 EXCERPT = 160
 MAX_DEPTH = 2  # base64 inside base64, no further
+TEXT_RULES = ENGLISH_RULES + OTHER_LANGUAGE_RULES
 
 
 @dataclass(frozen=True)
@@ -78,201 +71,6 @@ class Finding:
 
     def as_json(self) -> dict[str, str]:
         return {"kind": self.kind, "field": self.field, "via": self.via, "excerpt": self.excerpt}
-
-
-# ---------------------------------------------------------------------------- views
-
-_QUOTES = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"', "\u300c": '"', "\u300d": '"', "\u300e": '"', "\u300f": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-})  # fmt: skip
-# Cyrillic and Greek letters drawn like Latin ones (after lower-casing)
-_LOOKALIKE = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-    "ј": "j", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ь": "b",
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ѵ": "v", "ɑ": "a",
-    "ı": "i", "ℓ": "l", "ǀ": "l",
-})  # fmt: skip
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                       "@": "a", "$": "s", "|": "l", "8": "b"})  # fmt: skip
-# a word of letters and leet digits/signs, with at least one of each
-_MIXED = re.compile(r"[a-z][0-9@$|]|[0-9@$|][a-z]")
-_LEET_TOKEN = re.compile(r"[a-z0-9@$|]*(?:[a-z][0-9@$|]|[0-9@$|][a-z])[a-z0-9@$|]*")
-_HAS_LEET = re.compile(r"[0-9@$|]")
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-
-
-_CONTRACTIONS = re.compile(r"\b(you|we|they)'re\b|\bi'm\b|\b(do|does|did|is|are)n't\b")
-
-
-def _expand(m: re.Match[str]) -> str:
-    if m.group(1):
-        return f"{m.group(1)} are"
-    if m.group(2):
-        return f"{m.group(2)} not"
-    return "i am"
-
-
-def _base(text: str) -> str:
-    if "&" in text:
-        text = html.unescape(text)
-    text, _ = strip_hidden(text)
-    text = text.replace("\u200c", "").replace("\u200d", "")  # joiners kept by strip_hidden
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
-    if "'" in text:
-        text = _CONTRACTIONS.sub(_expand, text)  # "you're" reads as "you are"
-    return _SPACES.sub(" ", text)
-
-
-def _leet(token: re.Match[str]) -> str:
-    word = token.group(0)
-    # a version, a hash or a size is not leetspeak: it has to be mostly letters
-    letters = sum(c.isalpha() for c in word)
-    if not _HAS_LEET.search(word) or letters < len(word) / 3 or len(word) < 3:
-        return word
-    return word.translate(_LEET)
-
-
-def _latin(base: str) -> str:
-    mapped = base if base.isascii() else base.translate(_LOOKALIKE)
-    return _LEET_TOKEN.sub(_leet, mapped) if _MIXED.search(mapped) else mapped
-
-
-# words an obfuscated attack must disguise at least one of (after mapping to Latin letters)
-_KEYWORDS = frozenset(
-    [
-        "ignore",
-        "disregard",
-        "forget",
-        "override",
-        "bypass",
-        "previous",
-        "prior",
-        "instructions",
-        "instruction",
-        "system",
-        "prompt",
-        "you",
-        "your",
-        "are",
-        "now",
-        "send",
-        "post",
-        "upload",
-        "email",
-        "key",
-        "keys",
-        "api",
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "password",
-        "passwords",
-        "credentials",
-        "tool",
-        "call",
-        "invoke",
-        "ai",
-        "assistant",
-        "agent",
-        "model",
-        "llm",
-        "dan",
-        "mode",
-        "developer",
-        "reveal",
-        "print",
-        "env",
-        "ssh",
-        "aws",
-        "rules",
-        "restrictions",
-        "unrestricted",
-        "guidelines",
-        "pretend",
-        "act",
-        "new",
-        "task",
-        "all",
-        "above",
-        "exfiltrate",
-        "contents",
-        "jailbreak",
-        "jailbroken",
-        "admin",
-        "obey",
-        "follow",
-    ]
-)
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _disguises_a_keyword(base: str, latin: str) -> bool:
-    """Did mapping look-alikes and leetspeak turn some word into an attack keyword? (The two
-    views have the same length: every mapping is one character for one.)"""
-    for m in _WORD.finditer(latin):
-        word = m.group(0)
-        if word in _KEYWORDS and base[m.start() : m.end()] != word:
-            return True
-    return False
-
-
-_SPACED_RUN = re.compile(r"(?<![^\W_])(?:[^\W_][^\w\n]{1,4}){4,}[^\W_](?![^\W_])")
-_NOT_LETTER = re.compile(r"[\W\d_]+")
-
-
-def _spaced(latin: str) -> list[str]:
-    """Letters broken apart by spaces or punctuation, joined: ``i g n o r e`` -> ignore."""
-    return [_NOT_LETTER.sub("", m.group(0)) for m in _SPACED_RUN.finditer(latin)]
-
-
-_B64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
-_HEX = re.compile(r"[0-9a-fA-F]{32,}|(?:[0-9a-fA-F]{2}[ :]){15,}[0-9a-fA-F]{2}")
-_PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2}){3}")
-_PERCENT_TOKEN = re.compile(r"\S*(?:%[0-9a-fA-F]{2}){3,}\S*")
-
-
-def _readable(data: bytes) -> str | None:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if len(text) < 12 or " " not in text:
-        return None
-    printable = sum(c.isprintable() or c in "\n\t" for c in text)
-    return text if printable >= 0.95 * len(text) else None
-
-
-def _decoded(text: str) -> Iterator[tuple[str, str]]:
-    """(how, text) of everything encoded in ``text`` that decodes to readable words."""
-    for m in _B64.finditer(text):
-        blob = m.group(0)
-        if not re.search(r"[A-Z]", blob) or not re.search(r"[a-z]", blob):
-            continue  # a hex digest, a slug or a word run, not base64
-        padded = blob + "=" * (-len(blob) % 4)
-        try:
-            data = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        decoded = _readable(data)
-        if decoded is not None:
-            yield "base64", decoded
-    for m in _HEX.finditer(text):
-        digits = re.sub(r"[ :]", "", m.group(0))
-        if len(digits) % 2:
-            continue
-        decoded = _readable(bytes.fromhex(digits))
-        if decoded is not None:
-            yield "hex", decoded
-    for m in _PERCENT_TOKEN.finditer(text) if _PERCENT.search(text) else ():
-        yield "url-encoding", urllib.parse.unquote(m.group(0)).replace("+", " ")
-    for hidden in decode_smuggled(text):
-        yield "hidden characters", hidden
 
 
 # ---------------------------------------------------------------------------- context
@@ -540,14 +338,14 @@ def _inspect(text: str, field: str, code: bool, depth: int, via: str) -> list[Fi
     mentioned: set[str] = set()
     if prose.strip():
         judge = via == "text" or via == "code"
-        base = _base(prose)
+        base = views.base(prose)
         findings += _text_hits(base, field, via, judge, said, mentioned)
-        latin = _latin(base)
-        if latin != base and _disguises_a_keyword(base, latin):
+        latin = views.latin(base)
+        if latin != base and views.disguises_a_keyword(base, latin):
             obfuscated = "homoglyphs/leetspeak" if judge else via
             for f in _text_hits(latin, field, obfuscated, judge, said, mentioned):
                 findings.append(f)
-        for joined in _spaced(latin):
+        for joined in views.spaced(latin):
             for rule in COMPACT_RULES:
                 if rule.kind in said or rule.kind in mentioned:
                     continue
@@ -557,9 +355,9 @@ def _inspect(text: str, field: str, code: bool, depth: int, via: str) -> list[Fi
                     findings.append(Finding(rule.kind, field, how, _excerpt(joined, *m.span())))
                     said.add(rule.kind)
     if depth < MAX_DEPTH:
-        for how, decoded in _decoded(text):
+        for how, decoded in views.decoded(text):
             findings += _inspect(decoded, field, False, depth + 1, how)
-        base = _base(text)
+        base = views.base(text)
         if depth == 0 and not code and any(w in base for w in _ROT13_WORDS):
             rot = codecs.decode(base, "rot13")
             for f in _text_hits(rot, field, "rot13", False, set(said), set()):

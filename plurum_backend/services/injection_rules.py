@@ -1,4 +1,5 @@
-"""The patterns of services/injection.py: what text aimed at the reading agent looks like.
+"""The patterns of services/injection.py: what text aimed at the reading agent looks like
+(English here; other languages in injection_languages.py).
 
 Data only. Every pattern runs on a normalized, lower-cased view of the text (see
 injection.py) and is bounded: gaps between keywords are ``{0,n}`` windows that stop at a
@@ -14,7 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["COMPACT_RULES", "SHELL_SINK", "SHELL_SOURCE", "TEXT_RULES", "Rule"]
+__all__ = [
+    "COMPACT_RULES",
+    "ENGLISH_RULES",
+    "SHELL_SINK",
+    "SHELL_SOURCE",
+    "SINK_WORDS",
+    "Rule",
+    "rx",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,7 @@ class Rule:
     hints: tuple[str, ...] = ()
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
+def rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.VERBOSE)
 
 
@@ -111,11 +120,11 @@ _PLURUM_TOOL = (
     r"open_session|acquire|search|pulse)\b)"
 )
 
-TEXT_RULES: tuple[Rule, ...] = (
+ENGLISH_RULES: tuple[Rule, ...] = (
     # ---- English: overriding the reader's instructions
     Rule(
         "override",
-        _rx(
+        rx(
             rf"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
             suspend|set\W+aside|throw\W+away|put\W+aside)\b
             (?:\W+(?:all|any|every|each|of|the|these|those|my|its|their|other|everything|
@@ -140,7 +149,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:ignore|disregard|forget)\b\W+(?:everything|all|anything)\W+
             (?:(?:you\W+(?:were|have\W+been|are)\W+(?:told|given|instructed|taught))|
             (?:above|before|prior|previously|said|written\W+above|else))"""
@@ -150,7 +159,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:ignore|disregard|forget|override|bypass|discard|neglect|dismiss|abandon|
             set\W+aside|throw\W+away|put\W+aside)\b\W+(?:all\W+)?(?:of\W+)?(?:the\W+)?
             (?:guidance|instructions|rules|directions|guidelines|orders|directives|prompt)\W+
@@ -175,7 +184,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:whatever|everything|anything|all)\W+(?:that\W+)?you\W+(?:were|'ve\W+been|
             have\W+been)\W+(?:told|given|instructed|taught)\W+(?:\w+\W+){0,2}?(?:no\W+longer\W+
             (?:matters?|applies|apply|counts?|holds?)|(?:is|are)\W+(?:now\W+)?(?:void|irrelevant|
@@ -185,7 +194,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             rf"""\b(?:i\W+am|i'm|we\W+are|we're|this\W+(?:message|text|note|entry)\W+is|
             the\W+(?:operator|admin|administrator|developer|owner)\W+(?:is|has))\W+(?:now\W+)?
             (?:overriding|overridden|revoking|revoked|cancell?ing|cancell?ed|disabling|disabled|
@@ -196,7 +205,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:ignore|disregard|forget|dismiss)\W+(?:the\W+)?(?:user'?s?|human'?s?|
             operator'?s?)\W+(?:\w+\W+)?(?:request|question|instructions?|message|task|prompt)s?
             \W+(?:and\W+)?instead\b"""
@@ -206,7 +215,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             rf"""\b(?:do\W+not|don'?t|stop|no\W+longer|never|cease\W+to|refuse\W+to)\W+
             (?:follow|obey|listen\W+to|adhere\W+to|comply\W+with|respect|apply)\W+
             (?:\w+\W+){{0,2}}?{_QUALIFIER}\W+(?:\w+\W+){{0,1}}?{_DIRECTIVES}\b"""
@@ -216,7 +225,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:all\W+)?(?:previous|prior|above|earlier|preceding|original|your|system)\W+
             (?:instructions|prompts?|rules|directives|guidelines)\W+(?:are|is|have\W+been|were)
             \W+(?:now\W+)?(?:void|null|cancell?ed|revoked|obsolete|outdated|superseded|
@@ -228,7 +237,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: taking over the reader's role
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             rf"""\byou\W+are\W+(?:now|no\W+longer|henceforth|from\W+now\W+on)\W+
             (?:\w+\W+){{0,4}}?(?:{_AI}|dan|persona|character|jailbroken|unrestricted|unfiltered|
             uncensored|evil|free\W+(?:of|from)\W+(?:all\W+)?(?:rules|restrictions|guidelines)|
@@ -239,7 +248,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""\b(?:from\W+now\W+on|from\W+this\W+point\W+(?:on|forward)|from\W+here\W+on|
             henceforth|hereafter|going\W+forward)\W*,?\W*(?:you|your)\W+(?:\w+\W+){0,2}?
             (?:are|act|respond|answer|reply|behave|pretend|ignore|obey|follow\W+only|
@@ -258,7 +267,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""\b(?:act|behave|respond|answer|roleplay|role-play|pretend)\W+(?:as|like|to\W+be|
             (?:that\W+)?you\W+are|as\W+if\W+you\W+(?:were|are))\W+(?:\w+\W+){0,4}?
             (?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|without\W+(?:any\W+)?
@@ -270,7 +279,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""\b(?:enter|enable|activate|switch\W+(?:in)?to|turn\W+on|go\W+into|engage)\W+
             (?:\w+\W+)?(?:developer|dan|god|jailbreak|jailbroken|unrestricted|unfiltered|
             uncensored|evil)\W+mode\b"""
@@ -279,7 +288,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""(?:^|[.!?:;\n]\W*)(?:your|the)\W+(?:new|real|actual|true|updated|only|primary|
             revised|sole)\W+(?:instructions?|task|role|goal|objective|purpose|directive|mission|
             orders|system\W+prompt)\W+(?:is|are|will\W+be|:)"""
@@ -288,7 +297,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""\byou\W+(?:now\W+)?have\W+(?:a\W+|been\W+given\W+a\W+)?new\W+(?:directive|
             instructions?|task|mission|orders?|objective|goal|role|persona|system\W+prompt)s?
             \W*(?::|from\W+(?:the\W+|your\W+)?(?:admin|operator|developer|system|owner))"""
@@ -297,7 +306,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             r"""(?:^|\n)\W*(?:new|updated|revised|real|actual|true|hidden|secret|override|
             important|priority|admin|developer|operator)\W+(?:system\W+)?(?:instructions?|
             directives?|orders|prompt)\W*:"""
@@ -307,7 +316,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: a fake system turn or chat template
     Rule(
         "fake_system",
-        _rx(
+        rx(
             r"""<\|im_start\|>|<\|im_end\|>|<\|system\|>|<\|start_header_id\|>|
             <\|eot_id\|>|<<\s*sys\s*>>|\[/?inst\]|<\s*/?\s*(?:system|system_prompt|
             system-prompt|sys|instructions?|admin|developer)\s*>|<\s*/?\s*(?:function_calls|
@@ -317,7 +326,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "fake_system",
-        _rx(
+        rx(
             rf"""(?:^|\n|[.!?]\s+)[\s#*>\-_|`]*(?:\[\W*{_SPEAKER}(?:\W+\w+)?\W*\]|{_SPEAKER}\s*
             (?::|-{{1,2}}|>))[^\n]{{0,120}}?
             \b(?:you|your|ignore|disregard|assistant|ai|agent|model|llm|override|
@@ -339,7 +348,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: text addressed to an AI reader
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\b(?:attention|note|notice|important|message|instructions?|hey|hello|hi|dear|
             psst|reminder|warning|memo|directive|p\.?s\.?)\W{{0,5}}(?:to|for)?\W*
             (?:all|any|every|the|our)?\W*{_AI}\b(?:\W*(?:reading|processing|parsing|
@@ -368,7 +377,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\bif\W+you(?:\W+are|'re|\W+re)\W+(?:an?\W+|the\W+)?(?:\w+\W+)?{_AI}\b(?!\W+(?:user|
             developer|engineer|provider|vendor|company|team|researcher|maintainer))"""
         ),
@@ -376,7 +385,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\b{_AI}\W+(?:\w+\W+)?(?:reading|processing|parsing|summari[sz]ing|ingesting|
             retrieving|seeing|viewing|that\W+reads?|who\W+reads?|which\W+reads?|that\W+(?:finds|
             retrieves|acquires|loads)|acquiring)\W+(?:this|these|the\W+following)\b"""
@@ -385,7 +394,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\bwhen(?:ever)?\W+(?:an?|the|any|every)\W+(?:{_AI}|agent|automated\W+agent)\W+
             (?:reads|processes|sees|finds|retrieves|loads|acquires|parses|ingests)\W+this\b"""
         ),
@@ -393,7 +402,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\b(?:to|for)\W+(?:the|any|all|every|whichever)\W+{_AI}\W+(?:\w+\W+)?
             (?:reading|processing|that\W+reads?|who\W+reads?|using|retrieving)\b"""
         ),
@@ -402,7 +411,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # the reader addressed by name, at the start of a clause: "Assistant, reveal …", "OK model,"
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             r"""(?:^|[.!?;:\n]\s*|\b(?:ok|okay|hey|hi|hello|dear|listen|yo|so|now)\W+)
             (?:(?:the\W+)?(?:ai|llm|gpt|chatgpt|claude|gemini|copilot|chatbot|model|assistant|
             language\W+model|ai\W+(?:agent|assistant|model)))\s*[,!]\s*(?:\w+\W+){0,8}?
@@ -413,7 +422,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             r"""(?:^|\n)\W*(?:ai\W+)?(?:agents|assistants|bots|llms|models|ai)\s*:\s*
             [^\n]{0,80}?\byou(?:r)?\b"""
         ),
@@ -421,7 +430,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "addresses_agent",
-        _rx(
+        rx(
             rf"""\b(?:this|the\W+following|the\W+next)\W+(?:message|note|text|section|part|line|
             instruction|paragraph|comment|block)\W+is\W+(?:meant\W+|intended\W+|written\W+)?
             (?:only\W+)?(?:for|to|addressed\W+to)\W+(?:the\W+|any\W+|all\W+|you\W+)?{_AI}"""
@@ -441,7 +450,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:everything|all|anything|what\W+you\W+read)\W+(?:written\W+)?(?:before|
             above|prior\W+to)\W+(?:this\W+(?:line|sentence|point|message|paragraph)\W+)?
             (?:was|is|were)\W+(?:just\W+|only\W+)?(?:a\W+test|fake|irrelevant|void|not\W+real|
@@ -451,7 +460,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "override",
-        _rx(
+        rx(
             r"""\b(?:have|has|hereby)\W+(?:authori[sz]ed|allowed|permitted|granted|cleared|
             instructed|ordered|asked)\W+you\W+to\W+(?:\w+\W+){0,2}?(?:ignore|skip|bypass|
             disable|override|reveal|share|send|exfiltrate|delete|execute|run|leak|upload|
@@ -470,7 +479,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_takeover",
-        _rx(
+        rx(
             rf"""\byou\W+are\W+(?:not|no\W+longer)\W+(?:an?\W+|the\W+)?(?:\w+\W+)?
             (?:{_AI}|ai)\b(?:\W+(?:anymore|any\W+longer))?"""
         ),
@@ -479,12 +488,12 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: exfiltration and requests for secrets
     Rule(
         "exfiltration",
-        _rx(r"""(?:^|[.!?;:\n]\s*)(?:please\W+|now\W+|then\W+)?exfiltrat(?:e|ing)\b"""),
+        rx(r"""(?:^|[.!?;:\n]\s*)(?:please\W+|now\W+|then\W+)?exfiltrat(?:e|ing)\b"""),
         hints=("exfiltrat",),
     ),
     Rule(
         "exfiltration",
-        _rx(
+        rx(
             rf"""\b(?:{_SEND}|{_REQUEST}|comment)\b\W+(?:the\W+)?(?:value|contents?)\W+of\W+
             \$\{{?[a-z0-9_]*(?:token|key|secret|password|passwd|pass|credentials?|pat)\}}?\b
             {GAP}(?:as\W+a\W+comment|to\W+|in\W+(?:the|a|your|this)\W+(?:issue|comment|reply|
@@ -494,7 +503,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             rf"""\b{_REQUEST}\b\W+(?:all\W+)?(?:the|your)\W+(?:\w+\W+){{0,2}}?{SECRET}\W+
             (?:\w+\W+){{0,3}}?(?:in|from|of|on)\W+your\W+(?:environment|env|memory|context|
             config|configuration|system|machine|workspace|session|shell|home|disk|files)"""
@@ -504,12 +513,12 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "exfiltration",
-        _rx(rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""),
+        rx(rf"""\b{_SEND}\b{GAP}{STRONG_SECRET}{WIDE}{_DESTINATION}"""),
         hints=("http", "@", "to", "at", "into", "via", "onto"),
     ),
     Rule(
         "exfiltration",
-        _rx(
+        rx(
             rf"""\b{_SEND}\b\W+(?:me|us)\W+(?:\w+\W+){{0,2}}?(?:your|the|all)\W+
             (?:\w+\W+){{0,2}}?{SECRET}"""
         ),
@@ -518,7 +527,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "exfiltration",
-        _rx(
+        rx(
             rf"""\b{_SEND}\b\W+(?:your|the\W+user'?s?|the\W+agent'?s?|the\W+host'?s?)\W+
             (?:\w+\W+){{0,2}}?{SECRET}{WIDE}{_DESTINATION}"""
         ),
@@ -527,7 +536,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "exfiltration",
-        _rx(
+        rx(
             rf"""\b(?:read|cat|open|get|fetch|grab|collect|retrieve|find|look\W+up|extract|
             gather|harvest|locate|copy)\b{GAP}{STRONG_SECRET}{WIDE}\b(?:and|then|,)\W+
             (?:\w+\W+){{0,2}}?(?:{_SEND}|{_REQUEST})\b"""
@@ -553,7 +562,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             rf"""\b{_REQUEST}\b\W+(?:me|us)\W+(?:\w+\W+){{0,2}}?(?:your|the)\W+
             (?:\w+\W+){{0,2}}?{SECRET}"""
         ),
@@ -562,7 +571,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             rf"""\b(?:reply|respond|answer|comment|write\W+back|get\W+back\W+to\W+(?:me|us))
             \W+with\W+(?:\w+\W+)?(?:your|the\W+user'?s?)\W+(?:\w+\W+){{0,2}}?{SECRET}"""
         ),
@@ -571,7 +580,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             r"""\b(?:reveal|print|output|repeat|show|display|disclose|leak|dump|recite|
             tell|share|write\W+out|spell\W+out|return|echo)\b\W+(?:\w+\W+){0,1}?
             (?:your|the)\W+(?:\w+\W+){0,2}?(?:system\W+prompt|hidden\W+prompt|initial\W+
@@ -583,7 +592,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             rf"""\b{_REQUEST}\b\W+(?:\w+\W+){{0,1}}?(?:your|the\W+user'?s?|the\W+agent'?s?|
             the\W+host'?s?|all)\W+(?:\w+\W+){{0,2}}?{SECRET}{GAP}\b(?:in|into|to|as|with)\W+
             (?:your|the|a|this)\W+(?:\w+\W+)?{_REPLY}\b"""
@@ -610,7 +619,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret_request",
-        _rx(
+        rx(
             rf"""\b(?:{_REQUEST}|{_SEND})\b\W+(?:\w+\W+){{0,1}}?(?:the\W+)?(?:full\W+)?
             contents?\W+of\W+(?:your\W+|the\W+)?{STRONG_SECRET}"""
         ),
@@ -620,7 +629,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     # ---- English: making the reader call a tool
     Rule(
         "tool_coercion",
-        _rx(
+        rx(
             rf"""\b{_CALL_VERB}\W+(?:the\W+|your\W+|a\W+)?(?:\w+\W+)?(?:tool|mcp\W+tool|
             function\W+call|tool\W+call)\W+(?:named\W+|called\W+)?{_TOOL_NAME}\W+
             (?:\w+\W+){{0,3}}?(?:with|passing|and\W+pass|using|on|to|setting|where|so\W+that)\b"""
@@ -630,7 +639,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "tool_coercion",
-        _rx(
+        rx(
             rf"""\b{_TOOL_VERB}\W+(?:the\W+|your\W+)?{_TOOL_NAME}\W+tool\W+(?:\w+\W+){{0,3}}?
             (?:with|passing|and\W+pass|using|on|to|setting|where|so\W+that)\b"""
         ),
@@ -639,7 +648,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "tool_coercion",
-        _rx(
+        rx(
             rf"""\b(?:{_TOOL_VERB}|upvote|downvote|report|vote)\b\W+(?:\w+\W+){{0,3}}?
             [`'"]?{_PLURUM_TOOL}"""
         ),
@@ -648,311 +657,13 @@ TEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "tool_coercion",
-        _rx(
+        rx(
             r"""\b(?:immediately|now|first|before\W+(?:anything|answering|responding|
             continuing|doing\W+anything))\W+(?:\w+\W+){0,2}?(?:call|invoke|execute|run|use)\W+
             (?:the\W+)?(?:\w+\W+)?(?:tool|function)s?\b"""
         ),
         imperative=True,
         hints=("tool", "function"),
-    ),
-    # ---- Spanish
-    Rule(
-        "override",
-        _rx(
-            r"""\b(?:ignora|ignore|ignoren|ignorad|olvida|olvide|olviden|descarta|omite|
-            pasa\W+por\W+alto|haz\W+caso\W+omiso\W+(?:a|de))\b\W+(?:\w+\W+){0,3}?
-            (?:instrucciones|indicaciones|[oó]rdenes|reglas|directrices|normas|
-            (?:el\W+)?prompt)\b"""
-        ),
-        hints=("ignor", "olvid", "descart", "omit", "alto", "caso"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""\b(?:ahora|a\W+partir\W+de\W+ahora|desde\W+ahora)\W+(?:t[uú]\W+)?eres\b|
-            \b(?:act[uú]a|comp[oó]rtate)\W+como\W+(?:\w+\W+){0,3}?(?:sin\W+restricciones|
-            sin\W+filtros|sin\W+reglas)|\btus\W+nuevas\W+instrucciones\b|
-            \bmodo\W+(?:desarrollador|sin\W+restricciones|dan)\b"""
-        ),
-        hints=("eres", "sin ", "instrucciones", "modo"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""\b(?:env[ií]a|envie|env[ií]en|manda|mande|sube|suba|publica|reenv[ií]a|
-            comparte|filtra|dame|d[eé]me|mu[eé]strame|revela)\b\W+(?:\w+\W+){0,3}?
-            (?:claves?|llaves?|api\W*keys?|tokens?|credenciales|contraseñas?|secretos|
-            variables\W+de\W+entorno|\.env|\.ssh\S*|id_rsa|prompt\W+del\W+sistema)\b"""
-        ),
-        hints=(
-            "env",
-            "mand",
-            "sub",
-            "public",
-            "compart",
-            "filtr",
-            "dame",
-            "deme",
-            "muestr",
-            "muéstr",
-            "revel",
-            "copi",
-        ),
-    ),
-    Rule(
-        "addresses_agent",
-        _rx(
-            r"""\bsi\W+eres\W+(?:un|una)\W+(?:ia|inteligencia\W+artificial|asistente|agente|
-            modelo)\b|\b(?:atenci[oó]n|nota|aviso)\W+(?:para|a)\W+(?:la\W+|el\W+|los\W+|las\W+|
-            cualquier\W+|todo\W+)?(?:ia|asistentes?|agentes?\W+de\W+ia|modelos?)\b"""
-        ),
-        hints=("eres", "atenci", "nota", "aviso"),
-    ),
-    # ---- French
-    Rule(
-        "override",
-        _rx(
-            r"""\b(?:ignore|ignorez|oublie|oubliez|n[eé]glige|n[eé]gligez|
-            fais\W+abstraction\W+de|faites\W+abstraction\W+de|ne\W+tiens?\W+pas\W+compte\W+d(?:e|es|u)|
-            ne\W+tenez\W+pas\W+compte\W+d(?:e|es|u))\b\W+(?:\w+\W+){0,3}?(?:instructions|consignes|
-            directives|r[eè]gles|ordres|(?:le\W+)?prompt)\b"""
-        ),
-        hints=("ignor", "oubli", "glig", "abstraction", "compte"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""\b(?:tu\W+es|vous\W+[eê]tes)\W+(?:d[eé]sormais|maintenant|dor[eé]navant)\b|
-            \b(?:[aà]\W+partir\W+de\W+maintenant|d[eé]sormais|dor[eé]navant)\W*,?\W*
-            (?:tu\W+es|vous\W+[eê]tes|tu\W+dois|vous\W+devez|tu\W+vas|vous\W+allez)\b|
-            \b(?:tes|vos)\W+nouvelles\W+(?:instructions|consignes)\b|
-            \bmode\W+(?:d[eé]veloppeur|sans\W+restrictions?|dan)\b"""
-        ),
-        hints=("tu ", "vous", "nouvelles", "mode", "sormais", "navant"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""\b(?:envoie|envoyez|envoyer|transmets|transmettez|poste|postez|t[eé]l[eé]verse|
-            partage|partagez|donne-moi|donnez-moi|montre-moi|montrez-moi|r[eé]v[eè]le|
-            r[eé]v[eé]lez)\b\W+(?:\w+\W+){0,3}?(?:cl[eé]s?|cl[eé]\W+api|jetons?|
-            tokens?|identifiants|mots?\W+de\W+passe|secrets|variables\W+d'?\W*environnement|
-            \.env|\.ssh\S*|id_rsa|prompt\W+syst[eè]me)\b"""
-        ),
-        hints=("envo", "transmet", "post", "verse", "partag", "donne", "montre", "v", "copi"),
-    ),
-    Rule(
-        "addresses_agent",
-        _rx(
-            r"""\bsi\W+(?:tu\W+es|vous\W+[eê]tes)\W+(?:une?|l')\W*(?:ia|intelligence\W+
-            artificielle|assistant|agent|mod[eè]le)\b|\b(?:attention|note|avis|message)\W+
-            (?:[aà]|pour)\W+(?:l'|la\W+|les\W+|tout\W+|toute\W+)?\W*(?:ia|assistants?|agents?\W+
-            ia|mod[eè]les?)\b"""
-        ),
-        hints=("si ", "attention", "note", "avis", "message"),
-    ),
-    # ---- German
-    Rule(
-        "override",
-        _rx(
-            r"""\b(?:ignoriere|ignorier|ignorieren\W+sie|vergiss|vergessen\W+sie|missachte|
-            missachten\W+sie|verwirf|setze\W+\w+\W+au[ßs]er\W+kraft)\b\W+(?:\w+\W+){0,3}?
-            (?:anweisungen|instruktionen|befehle|regeln|vorgaben|richtlinien|prompt|
-            systemprompt|anordnungen)\b|\b(?:anweisungen|instruktionen|regeln)\W+
-            (?:\w+\W+){0,3}?(?:ignorieren|vergessen|missachten)\b"""
-        ),
-        hints=("ignor", "vergiss", "vergessen", "missacht", "verwirf", "kraft"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""\b(?:du\W+bist|sie\W+sind)\W+(?:ab\W+)?(?:jetzt|nun|ab\W+sofort|von\W+nun\W+an)
-            \W+(?:ein|eine|der|die|das|kein|keine|im|in|frei|nicht\W+mehr)\b|
-            \b(?:ab\W+jetzt|ab\W+sofort|von\W+nun\W+an)\W+(?:bist\W+du|sind\W+sie|wirst\W+du|
-            musst\W+du|antwortest\W+du)\b|\b(?:deine|ihre)\W+neuen\W+(?:anweisungen|
-            instruktionen|regeln)\b|\b(?:entwicklermodus|developer\W+modus)\b"""
-        ),
-        hints=("du ", "sie ", "jetzt", "sofort", "nun", "neuen", "modus"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""\b(?:sende|schicke|schick|senden\W+sie|schicken\W+sie|[uü]bermittle|
-            lade|poste|teile|gib\W+mir|zeige\W+mir|zeig\W+mir|verrate)\b\W+
-            (?:\w+\W+){0,3}?(?:api-?schl[uü]ssel|schl[uü]ssel|tokens?|zugangsdaten|
-            passw[oö]rter|passwort|kennw[oö]rter|geheimnisse|umgebungsvariablen|\.env|
-            \.ssh\S*|id_rsa|systemprompt|system-prompt)\b"""
-        ),
-        hints=(
-            "send",
-            "schick",
-            "bermittl",
-            "lade",
-            "post",
-            "teile",
-            "gib",
-            "zeig",
-            "verrat",
-            "kopier",
-        ),
-    ),
-    Rule(
-        "addresses_agent",
-        _rx(
-            r"""\bwenn\W+du\W+(?:eine?|der|die)\W+(?:ki|k\.i\.|assistent|agent|ki-agent|
-            sprachmodell|modell)\W+bist\b|\b(?:achtung|hinweis|nachricht|an)\W+(?:an\W+)?
-            (?:alle\W+|jede\W+|die\W+|den\W+)?(?:ki|ki-agenten|ki-assistenten|sprachmodelle)\b"""
-        ),
-        hints=("wenn", "achtung", "hinweis", "nachricht", "ki"),
-    ),
-    # ---- Portuguese and Italian
-    Rule(
-        "override",
-        _rx(
-            r"""\b(?:ignore|ignora|ignorem|esque[çc]a|esque[çc]am|desconsidere|dimentica|
-            dimenticate|trascura)\b\W+(?:\w+\W+){0,3}?(?:instru[çc][õo]es|instruzioni|
-            regras|regole|ordens|diretrizes|istruzioni)\b"""
-        ),
-        hints=("ignor", "esque", "desconsider", "dimentic", "trascur"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""\b(?:agora|a\W+partir\W+de\W+agora)\W+(?:voc[eê]\W+[eé]|tu\W+[eé]s)\b|
-            \b(?:ora|adesso|da\W+ora\W+in\W+poi)\W+(?:tu\W+)?sei\b"""
-        ),
-        hints=("agora", "ora", "adesso"),
-    ),
-    # ---- Russian
-    Rule(
-        "override",
-        _rx(
-            r"""(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|
-            не\W+обращай\W+внимания\W+на|не\W+обращайте\W+внимания\W+на|отбрось|отбросьте|
-            пренебреги|отмени|отмените|не\W+следуй|не\W+следуйте)\W+(?:\w+\W+){0,3}?
-            (?:инструкци\w*|указани\w*|правил\w*|команд\w*|промпт\w*|директив\w*|
-            ограничени\w*)"""
-        ),
-        hints=("игнор", "забуд", "обраща", "отброс", "пренебр", "отмен", "следу"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""(?:теперь|отныне|с\W+этого\W+момента|начиная\W+с\W+этого\W+момента)\W*,?\W*
-            (?:ты|вы)\W+(?:\w+\W+){0,1}?(?:являешься|являетесь|будешь|будете|\w+\W+без\W+
-            ограничений|ии|ассистент|бот|модель|должен|должны|обязан|dan)|
-            (?:ты|вы)\W+теперь\b|твои\W+новые\W+инструкции|режим\W+разработчика"""
-        ),
-        hints=("теперь", "отныне", "момента", "новые", "режим"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""(?:отправь|отправьте|пришли|пришлите|перешли|перешлите|загрузи|загрузите|
-            опубликуй|передай|передайте|покажи|покажите|выведи|выведите|сообщи|сообщите|
-            раскрой|раскройте)\W+(?:\w+\W+){0,3}?(?:ключ\w*|api\W*ключ\w*|
-            токен\w*|парол\w*|учётн\w*|учетн\w*|секрет\w*|переменн\w+\W+окружени\w*|
-            \.env|\.ssh\S*|id_rsa|системн\w+\W+промпт\w*)"""
-        ),
-        hints=(
-            "отправ",
-            "пришл",
-            "пересл",
-            "загруз",
-            "опублик",
-            "переда",
-            "покаж",
-            "вывед",
-            "сообщ",
-            "скопир",
-            "раскр",
-        ),
-    ),
-    Rule(
-        "addresses_agent",
-        _rx(
-            r"""(?:если\W+ты|если\W+вы)\W+(?:—\W+|-\W+)?(?:ии|искусственный\W+интеллект|
-            ассистент|агент|языковая\W+модель|модель|бот)\b|(?:внимание|примечание|
-            сообщение)\W+(?:для\W+)?(?:всех\W+)?(?:ии|ии-агентов|ассистентов|языковых\W+
-            моделей)"""
-        ),
-        hints=("если", "внимание", "примечание", "сообщение"),
-    ),
-    # ---- Chinese (no spaces between words: short windows of any character)
-    Rule(
-        "override",
-        _rx(
-            r"""(?:忽略|忽视|无视|忘记|忘掉|不要理会|不要遵守|不要遵循|别管|放弃|覆盖|绕过)
-            [^。！？\n]{0,12}?(?:指令|指示|说明|提示词?|规则|设定|要求|命令|约束|限制|system\s*prompt)"""
-        ),
-        hints=("忽", "无视", "忘", "不要", "别管", "放弃", "覆盖", "绕过"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(
-            r"""(?:你现在是|你现在扮演|现在你是|从现在(?:开始|起)[，,]?\s*你|你的新(?:指令|任务|角色|设定)|
-            扮演一个(?:没有|不受)|开发者模式|越狱模式|无限制模式)"""
-        ),
-        hints=("你", "模式", "扮演"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""(?:发送|发给|发到|上传|传到|转发|泄露|告诉我|给我|显示|输出|打印)
-            [^。！？\n]{0,16}?(?:密钥|秘钥|api\s*key|令牌|token|凭证|凭据|密码|环境变量|
-            \.env|\.ssh|id_rsa|系统提示词?|私钥)|(?:把|将)[^。！？\n]{0,12}?(?:密钥|秘钥|令牌|
-            凭证|凭据|密码|环境变量|\.env|\.ssh|id_rsa|私钥|系统提示)[^。！？\n]{0,20}?
-            (?:发送|发给|发到|上传|传到|转发|告诉我|告诉我们)"""
-        ),
-        hints=(
-            "发",
-            "上传",
-            "传到",
-            "提交",
-            "泄露",
-            "告诉",
-            "给我",
-            "显示",
-            "输出",
-            "打印",
-            "复制",
-            "粘贴",
-            "把",
-            "将",
-        ),
-    ),
-    Rule(
-        "addresses_agent",
-        _rx(
-            r"""(?:如果你是|假如你是|若你是)[^。！？\n]{0,6}?(?:ai|人工智能|助手|智能体|代理|
-            语言模型|大模型|模型)|(?:致|给|注意)[^。！？\n]{0,4}?(?:所有|任何)?(?:ai|人工智能|
-            ai助手|智能体|语言模型|大模型)"""
-        ),
-        hints=("你是", "致", "给", "注意"),
-    ),
-    # ---- Japanese
-    Rule(
-        "override",
-        _rx(
-            r"""(?:以前|これまで|上記|前|先)の[^。！？\n]{0,8}?(?:指示|命令|ルール|設定|
-            プロンプト)[^。！？\n]{0,6}?(?:無視|忘れ)"""
-        ),
-        hints=("無視", "忘れ"),
-    ),
-    Rule(
-        "role_takeover",
-        _rx(r"""(?:あなたは今|今からあなたは|これからあなたは|開発者モード)"""),
-        hints=("あなた", "モード"),
-    ),
-    Rule(
-        "exfiltration",
-        _rx(
-            r"""(?:apiキー|apikey|api\s*key|トークン|認証情報|パスワード|秘密鍵|環境変数|
-            \.env|\.ssh|id_rsa|システムプロンプト)[^。！？\n]{0,20}?(?:送信|送って|送れ|
-            アップロード|投稿|教えて|表示して|出力して|貼り付け)"""
-        ),
-        hints=("送", "アップロード", "投稿", "教えて", "表示", "出力", "貼り付け"),
     ),
 )
 
