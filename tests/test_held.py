@@ -121,7 +121,7 @@ async def test_held_experience_is_its_owners_alone(
 
 
 async def test_entries_hold_the_session_and_its_experience(
-    client: httpx.AsyncClient, register: Register
+    client: httpx.AsyncClient, register: Register, database: Database
 ) -> None:
     owner, other = await register(), await register()
     topic = "Migrate the wombatdb schema to version 7"
@@ -167,6 +167,12 @@ async def test_entries_hold_the_session_and_its_experience(
     assert exp["held"]["since"] and exp["held"]["reasons"] == held["reasons"]
     r = await client.get(f"/experiences/{exp['short_id']}", headers=other.headers)
     assert r.status_code == 404
+    # the operator's release lifts the hold of the experience and of its session
+    done = await asyncio.to_thread(_review, database, "release", exp["short_id"])
+    assert done.returncode == 0, done.stderr
+    assert (await client.get(f"/sessions/{sid}", headers=other.headers)).status_code == 200
+    r = await client.get(f"/experiences/{exp['short_id']}", headers=other.headers)
+    assert r.status_code == 200
     # session_opened went out while the session was clean (its card: the topic); nothing after
     inbox = (await client.get("/pulse/inbox", headers=other.headers)).json()["events"]
     assert [e["type"] for e in inbox] == ["session_opened"]

@@ -51,8 +51,12 @@ async def username(db: AsyncSession, agent_id: uuid.UUID) -> str:
 
 
 async def release(db: AsyncSession, exp: Experience) -> None:
+    """Lift the hold of the experience and of the session it was closed from."""
     exp.held_at = None
     exp.held_reasons = None
+    await db.execute(
+        update(Session).where(Session.experience_id == exp.id).values(held_reasons=None)
+    )
     await db.flush()
     await db.refresh(exp)
 
