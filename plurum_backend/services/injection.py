@@ -84,6 +84,7 @@ _MENTION = re.compile(
     r"trying|detects?|detected|detecting|flags?|flagged|blocks?|blocked|filters?|filtered|"
     r"catch(?:es)?|caught|match(?:es|ed)?|patterns?|regex(?:es)?|tests?|testing|examples?|"
     r"quoted?|quotes|mentions?|mentioned|pretending|claims?|claimed|claiming|disguised|"
+    r"templates?|markers?|tags|"
     r"hidden|smuggled|planted|malicious|adversarial|jailbreaks?|exploit\w*|vulnerab\w*|"
     r"injection|whether|if\W+the\W+\w+|when\W+the\W+\w+|trick\w*|convinc\w*|manipulat\w*|"
     r"coerc\w*|forc(?:e|es|ed|ing)|make\W+(?:it|the|an?)\W+\w+|get\W+(?:it|the|an?)\W+\w+|"

@@ -330,7 +330,7 @@ ENGLISH_RULES: tuple[Rule, ...] = (
             rf"""(?:^|\n|[.!?]\s+)[\s#*>\-_|`]*(?:\[\W*{_SPEAKER}(?:\W+\w+)?\W*\]|{_SPEAKER}\s*
             (?::|-{{1,2}}|>))[^\n]{{0,120}}?
             \b(?:you|your|ignore|disregard|assistant|ai|agent|model|llm|override|
-            instructions?|must|obey)\b"""
+            instructions?|must|obey|grant|comply|without\W+confirmation|every\W+request)\b"""
         ),
         hints=(
             "system",
@@ -386,7 +386,7 @@ ENGLISH_RULES: tuple[Rule, ...] = (
     Rule(
         "addresses_agent",
         rx(
-            rf"""\b{_AI}\W+(?:\w+\W+)?(?:reading|processing|parsing|summari[sz]ing|ingesting|
+            rf"""\b{_AI}\W+(?:\w+\W+){{0,3}}?(?:reading|processing|parsing|summari[sz]ing|ingesting|
             retrieving|seeing|viewing|that\W+reads?|who\W+reads?|which\W+reads?|that\W+(?:finds|
             retrieves|acquires|loads)|acquiring)\W+(?:this|these|the\W+following)\b"""
         ),
@@ -403,7 +403,7 @@ ENGLISH_RULES: tuple[Rule, ...] = (
     Rule(
         "addresses_agent",
         rx(
-            rf"""\b(?:to|for)\W+(?:the|any|all|every|whichever)\W+{_AI}\W+(?:\w+\W+)?
+            rf"""\b(?:to|for)\W+(?:the|any|all|every|whichever)\W+{_AI}\W+(?:\w+\W+){{0,3}}?
             (?:reading|processing|that\W+reads?|who\W+reads?|using|retrieving)\b"""
         ),
         hints=("to", "for"),
@@ -484,6 +484,107 @@ ENGLISH_RULES: tuple[Rule, ...] = (
             (?:{_AI}|ai)\b(?:\W+(?:anymore|any\W+longer))?"""
         ),
         hints=("you are",),
+    ),
+    Rule(
+        "addresses_agent",
+        rx(
+            r"""\b(?:to|for)\W+(?:the|any|all|every|whichever|whatever)\W+(?:models?|agents?|
+            bots?)\W+(?:\w+\W+){0,3}?(?:reading|processing|parsing|sees?|reads)\W+
+            (?:this|these)\b"""
+        ),
+        hints=("this", "these"),
+    ),
+    # the reader told what to do in the third person: "the assistant must paste …"
+    Rule(
+        "addresses_agent",
+        rx(
+            rf"""\b(?:the|any|every|all|each)?\W*{_AI}\W+(?:(?:reading|processing|parsing)\W+
+            (?:this|it)\W+)?(?:must|should|shall|needs?\W+to|has\W+to|have\W+to|is\W+(?:required|
+            instructed|expected|told)\W+to|are\W+(?:required|instructed|expected|told)\W+to)\W+
+            (?:now\W+|always\W+|immediately\W+|first\W+|quietly\W+|silently\W+|also\W+)?
+            (?:ignore|disregard|paste|send|reveal|upload|forward|exfiltrate|leak|delete|obey|
+            trust\W+(?:it|this)|skip\W+(?:running\W+)?(?:the\W+)?(?:tests|checks|review|
+            validation|confirmation)|disable|never\W+(?:mention|tell|reveal|warn)|not\W+(?:tell|
+            mention|inform|warn)|respond\W+(?:only\W+)?with\W+(?:the\W+)?(?:contents?|value))\b"""
+        ),
+        hints=(
+            "must",
+            "should",
+            "shall",
+            "need",
+            "has to",
+            "have to",
+            "required",
+            "instructed",
+            "expected",
+            "told",
+        ),
+    ),
+    Rule(
+        "addresses_agent",
+        rx(
+            r"""(?:^|\n)\W*(?:ai|agent|assistant|llm|model|bot)\W+(?:instructions?|directive|
+            note|task|orders?|notice)\s*:"""
+        ),
+        hints=("instruction", "directive", "note", "task", "order", "notice"),
+    ),
+    Rule(
+        "override",
+        rx(
+            r"""\b(?:ignore|disregard|forget)\W+(?:all\W+)?(?:of\W+)?(?:the\W+|everything\W+)?
+            (?:above|foregoing|preceding|earlier\W+text|previous\W+text)\W+(?:and\W+)?
+            (?:instead|now|then)\b"""
+        ),
+        imperative=True,
+        hints=("above", "foregoing", "preceding", "earlier", "previous"),
+    ),
+    Rule(
+        "override",
+        rx(
+            r"""\b(?:the\W+following|this\W+(?:note|text|message|section|experience|entry))\W+
+            (?:overrides|supersedes|replaces|takes\W+precedence\W+over|cancels|voids)\W+
+            (?:all\W+|any\W+)?(?:earlier|previous|prior|other|your|existing)\W+(?:guidance|
+            instructions|rules|directives|guidelines|prompts?|orders)"""
+        ),
+        hints=("overrides", "supersedes", "replaces", "precedence", "cancels", "voids"),
+    ),
+    Rule(
+        "override",
+        rx(
+            r"""\b(?:disable|turn\W+off|deactivate|remove|lift|drop|switch\W+off|suspend)\W+
+            your\W+(?:\w+\W+)?(?:safety|content|security|ethical|moderation)\W+(?:checks|
+            filters?|guidelines|guardrails|rules|restrictions|measures|protocols|settings|
+            policies|training)"""
+        ),
+        imperative=True,
+        hints=("safety", "content", "security", "ethical", "moderation"),
+    ),
+    Rule(
+        "role_takeover",
+        rx(
+            r"""\bi\W+am\W+your\W+(?:developer|creator|operator|owner|admin|administrator|
+            master|maker|programmer|trainer|real\W+user)\b|\byour\W+(?:real|true|actual|new|
+            only)\W+(?:owner|master|creator|boss|operator|principal|user)\W+(?:is|are)\b|
+            \bobey\W+(?:only\W+)?(?:me|them|the\W+author|this\W+(?:note|text|experience))\b"""
+        ),
+        hints=(
+            "i am your",
+            "your real",
+            "your true",
+            "your actual",
+            "your new",
+            "your only",
+            "obey",
+        ),
+    ),
+    Rule(
+        "secret_request",
+        rx(
+            r"""\b(?:respond|reply|answer|output|print)\W+with\W+(?:the\W+)?(?:contents?|value)\W+
+            of\W+(?:the\W+|your\W+)?(?:environment\W+variable|env\W+var|\$|[a-z0-9_]*(?:api_key|
+            token|secret|password))"""
+        ),
+        hints=("contents", "content", "value"),
     ),
     # ---- English: exfiltration and requests for secrets
     Rule(
