@@ -146,3 +146,14 @@ def test_no_false_holds_on_the_repositorys_experiences() -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
     held = {r["id"]: inspect_experience(r) for r in rows}
     assert len(rows) > 150 and {k: v for k, v in held.items() if v} == {}
+
+
+def test_every_kind_a_rule_reports_can_be_shown() -> None:
+    from typing import get_args
+
+    from plurum_backend.schemas import HeldReason
+    from plurum_backend.services.injection import TEXT_RULES
+    from plurum_backend.services.injection_rules import COMPACT_RULES
+
+    shown = set(get_args(HeldReason.model_fields["kind"].annotation))
+    assert {r.kind for r in (*TEXT_RULES, *COMPACT_RULES)} | {"exfiltration"} <= shown
