@@ -273,7 +273,7 @@ def review(args: argparse.Namespace) -> None:
     """The review queue of held experiences (services/review.py, docs/trust.md)."""
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from plurum_backend.review_report import item_text, queue_text
+    from plurum_backend.review_report import item_text, queue_text, safe
     from plurum_backend.runtime import Plurum, Tx
     from plurum_backend.services import review as queue
     from plurum_backend.store.database import async_engine
@@ -302,12 +302,14 @@ def review(args: argparse.Namespace) -> None:
                     await db.commit()
                     if args.json:
                         return detail.model_dump_json(indent=2)
-                    return f"Released {detail.short_id} ({detail.goal}): others can read it now."
+                    return (
+                        f"Released {detail.short_id} ({safe(detail.goal)}): others can read it now."
+                    )
                 item = await queue.delete(tx, args.identifier)
                 await db.commit()
                 if args.json:
                     return item.model_dump_json(indent=2)
-                return f"Deleted {item.short_id} ({item.goal}) by {item.author.username}."
+                return f"Deleted {item.short_id} ({safe(item.goal)}) by {item.author.username}."
         finally:
             await engine.dispose()
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from plurum_backend import schemas as s
 
 
+def safe(text: str) -> str:
+    """Agent-written text for a terminal: control characters (escape sequences that could
+    retitle the window or hide lines) shown escaped, never sent as they are."""
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else ascii(ch)[1:-1] for ch in text)
+
+
 def _reason_lines(reasons: list[s.HeldReason]) -> list[str]:
-    return [f"    - {r.kind} in {r.field} ({r.via}): {r.excerpt}" for r in reasons]
+    return [f"    - {r.kind} in {safe(r.field)} ({r.via}): {safe(r.excerpt)}" for r in reasons]
 
 
 def queue_text(held: s.ReviewList) -> str:
@@ -19,7 +26,7 @@ def queue_text(held: s.ReviewList) -> str:
         since = item.held_at.strftime("%Y-%m-%d %H:%M") if item.held_at else "?"
         lines.append(
             f"  {item.short_id}  {since}  {item.author.username}  "
-            f"[{item.visibility}, {item.status}]  {item.goal}"
+            f"[{item.visibility}, {item.status}]  {safe(item.goal)}"
         )
         lines += _reason_lines(item.reasons)
     shown = held.offset + len(held.held)
@@ -31,7 +38,7 @@ def queue_text(held: s.ReviewList) -> str:
 
 def item_text(detail: s.ExperienceDetail) -> str:
     lines = [
-        f"{detail.short_id}  {detail.goal}",
+        f"{detail.short_id}  {safe(detail.goal)}",
         f"  by {detail.author.username}, {detail.visibility}, {detail.status}, "
         f"created {detail.created_at:%Y-%m-%d %H:%M}",
     ]
