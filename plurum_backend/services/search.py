@@ -249,7 +249,10 @@ async def relevant_hits(
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        hits = [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        # the filters read the stored score, an upper bound of the current one (outcome
+        # drift, services/rescore.py): the current score decides
+        results += [h for h in hits if min_quality is None or h.quality_score >= min_quality]
     reason = None if results else why_empty(ranked, min_relevance)
     return Relevant(results, reason, total_found=len(passed))
 
