@@ -104,7 +104,7 @@ def _day(when: datetime) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return f"{n} {word}" if n == 1 else f"{n} {word}es" if word.endswith("s") else f"{n} {word}s"
 
 
 def _labels(found: set[tuple[int, ...]]) -> str:
