@@ -156,3 +156,14 @@ def test_a_stored_fresh_verdict_turns_stale_when_its_window_runs_out() -> None:
     failing = verdict(ok(300), fail(2), fail(1))
     assert as_of(failing, NOW + timedelta(days=900)) == failing
     assert Verdict.from_json({"status": "rotten", "reason": "x"}) is None
+
+
+def test_the_authors_environment_counts_for_the_split_only() -> None:
+    reports = [fail(9, pydantic="2.5.3"), fail(3, pydantic="2.6.0")]
+    v = assess(reports, created_at=CREATED, now=NOW, stale_window=WINDOW,
+               author_packages={"pydantic": "1.10.2"})  # fmt: skip
+    assert v.status == "needs_revalidation"
+    assert v.reason == (
+        "succeeded on pydantic 1.x, fails on 2.x (2 agents reported failure and none reported "
+        "success)"
+    )

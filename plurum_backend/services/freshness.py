@@ -167,15 +167,25 @@ def find_split(
 
 
 def assess(
-    reports: Sequence[Report], *, created_at: datetime, now: datetime, stale_window: timedelta
+    reports: Sequence[Report],
+    *,
+    created_at: datetime,
+    now: datetime,
+    stale_window: timedelta,
+    author_packages: Mapping[str, str] | None = None,
 ) -> Verdict:
-    """The verdict at ``now`` on ``reports`` (in any order)."""
+    """The verdict at ``now`` on ``reports`` (in any order).
+
+    ``author_packages``: where the author's own session succeeded; it counts as a success in
+    the environment split only (never in the counts, like the author's reports).
+    """
     ordered = sorted(reports, key=lambda r: r.at)
     successes = [r for r in ordered if r.success]
+    worked = successes + ([Report(True, created_at, author_packages)] if author_packages else [])
     last_success = successes[-1] if successes else None
     run = [r for r in ordered if not r.success and (last_success is None or r.at > last_success.at)]
     if len(run) >= MIN_FAILING:
-        split = find_split(successes, run, least=1, strict=True)
+        split = find_split(worked, run, least=1, strict=True)
         if not successes:
             reason = f"{len(run)} agents reported failure and none reported success"
         else:
@@ -187,7 +197,7 @@ def assess(
             reason = f"{split.describe()} ({reason})"
         return Verdict("needs_revalidation", run[0].at, reason)
     failures = [r for r in ordered if not r.success]
-    split = find_split(successes, failures, least=MIN_FAILING, strict=False)
+    split = find_split(worked, failures, least=MIN_FAILING, strict=False)
     if split is not None:
         reason = (
             f"{split.describe()} ({_plural(len(split.failures), 'failed report')} on "

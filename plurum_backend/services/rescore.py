@@ -85,6 +85,10 @@ async def rescore(
             created_at=exp.created_at,
             now=now,
             stale_window=window,
+            # as in search's environment evidence: unless its session ended otherwise
+            author_packages=_packages(exp.environment)
+            if exp.outcome in (None, "success")
+            else None,
         )
         before = exp.quality_score
         exp.quality_score = evidence.score
