@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from plurum_backend.app import create_app
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError
 from plurum_backend.runtime import Plurum
@@ -112,6 +113,15 @@ async def test_old_successes_then_new_failures(
     )
     relevant = opened.json()["relevant_experiences"]
     assert relevant and relevant[0]["freshness"] == fresh
+
+    # the web view: the experience page and the search card (HTML, no script needed)
+    app = create_app(plurum, manage_lifespan=False)
+    web = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    async with web:
+        page = (await web.get(f"/experiences/{exp['short_id']}")).text
+        assert "<dt>freshness</dt>" in page and "needs revalidation: succeeded on pydantic" in page
+        cards = (await web.get("/search", params={"q": "pydantic request validation"})).text
+        assert "⚠ needs revalidation</span>" in cards
 
     # one agent on 2.x finds it works after all: revalidated
     back = await report(client, await register(), exp["short_id"], True, pydantic="2.6.1")
