@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plurum_backend.errors import PlurumError
 from plurum_backend.services import freshness, scoring
 from plurum_backend.services.freshness import Report, Verdict
 from plurum_backend.store import experiences as store
+from plurum_backend.store import faults
 from plurum_backend.store.models import Experience
 
 if TYPE_CHECKING:
@@ -150,6 +152,13 @@ async def sweep_forever(plurum: Plurum) -> None:
                 log.info("outcome drift: rescored %d experiences", count)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("outcome drift rescoring failed; retrying in an hour")
+        except Exception as exc:  # a passing database fault must not stop the sweep
+            if isinstance(exc, PlurumError):  # a database fault, as the transaction said it
+                log.warning("outcome drift rescoring paused (%s); retrying in an hour", exc.message)
+            elif faults.is_fault(exc):
+                log.warning(
+                    "outcome drift rescoring paused (%s); retrying in an hour", faults.summary(exc)
+                )
+            else:
+                log.exception("outcome drift rescoring failed; retrying in an hour")
         await asyncio.sleep(SWEEP_EVERY_S)
