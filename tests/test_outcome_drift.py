@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import math
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from plurum_backend.app import create_app
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError
 from plurum_backend.runtime import Plurum
 from plurum_backend.services import rescore, scoring
-from tests.conftest import Agent, MakePlurum, Register
+from plurum_backend.store import migrate
+from plurum_backend.store.database import Database
+from tests.conftest import MODEL_DIR, Agent, MakePlurum, Register
 
 GOAL = "Validate request bodies with pydantic models in FastAPI"
 BODY: dict[str, Any] = {
@@ -230,3 +235,56 @@ async def test_another_half_life_rescores_everything(
             break
         await asyncio.sleep(0.1)
     assert math.isclose(got, expected, abs_tol=1e-4)
+
+
+async def test_the_first_sweep_after_the_upgrade_weighs_old_evidence(
+    database: Database, tmp_path: Path
+) -> None:
+    """Experiences scored cumulatively before 0015_drift are weighted at the next start."""
+    name = "drift_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = make_url(database.url).set(database=name).render_as_string(hide_password=False)
+    scratch = Database(url=url, embedded=False)
+    try:
+        migrate.upgrade(scratch, "0012_entry_hints")
+        author, exp_id = uuid.uuid4(), uuid.uuid4()
+        with psycopg.connect(scratch.url, autocommit=True) as conn:
+            for n, agent in enumerate([author, *(uuid.uuid4() for _ in range(3))]):
+                conn.execute(
+                    "INSERT INTO agents (id, name, username, key_hash) VALUES (%s, 'A', %s, %s)",
+                    (agent, f"agent{n}", f"hash{n}"),
+                )
+            conn.execute(
+                "INSERT INTO experiences (id, short_id, slug, agent_id, goal, quality_score, "
+                "success_count) VALUES (%s, 'Old3succ', 'old', %s, %s, %s, 3)",
+                (exp_id, author, GOAL, scoring.quality_score(3, 0)),
+            )
+            for n in (1, 2, 3):
+                conn.execute(
+                    "INSERT INTO outcomes (id, experience_id, agent_id, success, created_at) "
+                    "SELECT %s, %s, id, true, now() - interval '180 days' FROM agents "
+                    "WHERE username = %s",
+                    (uuid.uuid4(), exp_id, f"agent{n}"),
+                )
+        migrate.upgrade(scratch)
+        settings = Settings(data_dir=tmp_path / "upgraded", models_path=MODEL_DIR)
+        plurum = Plurum.start(settings, scratch)
+        await plurum.startup()  # the start-up sweep
+        try:
+            expected = scoring.quality_score(3 / 4, 0)  # 180 days = 2 half-lives
+            for _ in range(100):
+                with psycopg.connect(scratch.url) as conn:
+                    row = conn.execute(
+                        "SELECT quality_score, freshness->>'status' FROM experiences"
+                    ).fetchone()
+                if row is not None and row[1] is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert row is not None and math.isclose(row[0], expected, abs_tol=1e-4)
+            assert row[1] == "fresh"
+        finally:
+            await plurum.shutdown()
+    finally:
+        with psycopg.connect(database.url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
