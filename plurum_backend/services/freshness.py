@@ -23,6 +23,7 @@ verdict carries ``stale_at`` and ``as_of`` applies it at read time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -128,11 +129,18 @@ class Split:
         )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few packages and versions recur in every report
+def _breaking(name: str, version: str) -> tuple[str, tuple[int, ...]]:
+    return normalize_package(name), series(version)
+
+
 def _series_of(report: Report) -> dict[str, tuple[int, ...]]:
     found: dict[str, tuple[int, ...]] = {}
     for name, version in report.packages.items():
-        if isinstance(version, str) and (breaking := series(version)):
-            found[normalize_package(name)] = breaking
+        if isinstance(version, str):
+            key, breaking = _breaking(name, version)
+            if breaking:
+                found[key] = breaking
     return found
 
 
@@ -145,9 +153,11 @@ def find_split(
     explained whole). Among several, the one covering most failures, then most reports.
     """
     worked: dict[str, set[tuple[int, ...]]] = {}
+    named_by_successes: dict[str, int] = {}
     for report in successes:
         for name, s in _series_of(report).items():
             worked.setdefault(name, set()).add(s)
+            named_by_successes[name] = named_by_successes.get(name, 0) + 1
     failing = [(r, _series_of(r)) for r in failures]
     best: tuple[tuple[int, int, str], Split] | None = None
     for name in sorted({n for _, found in failing for n in found}):
@@ -158,7 +168,7 @@ def find_split(
         new = [(r, s) for r, s in named if s not in ok]
         if len(new) < least or (strict and len(new) != len(named)):
             continue
-        covered = sum(1 for r in successes if name in _series_of(r)) + len(named)
+        covered = named_by_successes[name] + len(named)
         key = (-len(new), -covered, name)
         split = Split(name, frozenset(ok), frozenset(s for _, s in new), [r for r, _ in new])
         if best is None or key < best[0]:
