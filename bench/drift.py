@@ -14,13 +14,18 @@ so its figures are claims about the formula, not measurements of agents. For eac
   the end (the cumulative score would be the Wilson bound over all 104 reports): a short
   half-life caps the evidence an experience can hold, so a fix that keeps working scores low.
 - quiet: a year of weekly successes, then nobody reports. Its score 180 and 365 days later.
+
+``--cost`` also times the Python part of one rescore (weigh + assess) at 100, 1,000 and
+10,000 counted reports: it grows linearly with the agents who reported on the experience.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 from plurum_backend.services import freshness, scoring
@@ -80,10 +85,38 @@ def quiet(half_life: float) -> dict[str, float]:
     }
 
 
+def cost(reports: int, rng: random.Random) -> float:
+    """Milliseconds to weigh and assess ``reports`` counted reports (what one report or vote
+    on an experience with that many reporting agents costs besides its two queries)."""
+    now = START + timedelta(days=800)
+    stream = [
+        freshness.Report(
+            rng.random() < 0.8,
+            now - timedelta(days=rng.random() * 400),
+            {"pydantic": rng.choice(["1.10.2", "2.5.0"]), "fastapi": "0.110.0"},
+        )
+        for _ in range(reports)
+    ]
+    window = freshness.stale_after(90.0)
+    repeat = max(1, 2000 // reports)
+    started = time.perf_counter()
+    for _ in range(repeat):
+        freshness.assess(stream, created_at=START, now=now, stale_window=window)
+        scoring.weigh([(r.success, r.at) for r in stream], [], now=now, half_life_days=90.0)
+    return (time.perf_counter() - started) / repeat * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--cost", action="store_true", help="also time a rescore's Python part by report count"
+    )
     args = parser.parse_args(argv)
+    if args.cost:
+        rng = random.Random(15)
+        for n in (100, 1000, 10000):
+            print(f"rescore with {n} counted reports: {cost(n, rng):.1f} ms (weigh + assess)")
     rows = [{"half_life_days": h, **release(h), **steady(h), **quiet(h)} for h in HALF_LIVES]
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
