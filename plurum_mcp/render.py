@@ -56,7 +56,8 @@ def freshness_warning(freshness: Any) -> str | None:
     data = freshness.model_dump() if isinstance(freshness, BaseModel) else freshness
     if not isinstance(data, dict):
         return None
-    reason = data.get("reason") or "no reason given"
+    # one line, bounded: it is shown outside the fence, so nothing may stretch it into more
+    reason = " ".join(str(data.get("reason") or "no reason given").split())[:300]
     if data.get("status") == "needs_revalidation":
         return f"⚠ needs revalidation: {reason}"
     if data.get("status") == "stale":
