@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from plurum_backend.services.scoring import (
     Evidence,
     age_weight,
+    pool,
     quality_score,
     success_rate,
     weigh,
@@ -112,3 +113,18 @@ def test_without_new_evidence_a_score_only_falls() -> None:
     )
     scores = [stored.at(NOW + timedelta(days=d)).score for d in range(0, 800, 10)]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.6 and scores[-1] < 0.05
+
+
+def test_pooled_evidence_is_the_sum_at_one_instant() -> None:
+    a = weigh([(True, ago(10))] * 3, [], now=ago(5), half_life_days=H)
+    b = weigh([(False, ago(1)), (True, ago(100))], [(True, ago(2))], now=ago(1), half_life_days=H)
+    pooled = pool([a, b], NOW)
+    assert pooled is not None
+    both = weigh(
+        [(True, ago(10))] * 3 + [(False, ago(1)), (True, ago(100))],
+        [(True, ago(2))],
+        now=NOW,
+        half_life_days=H,
+    )
+    assert math.isclose(pooled.successes, both.successes) and pooled.score == both.score
+    assert pool([], NOW) is None

@@ -103,10 +103,15 @@ async def rescore(
     return moved
 
 
+def evidence_of(exp: Experience) -> scoring.Evidence | None:
+    """The stored age-weighted evidence (None until the experience is first weighted)."""
+    return scoring.Evidence.from_json(exp.weighted) if exp.weighted else None
+
+
 def current_score(exp: Experience, now: datetime) -> float:
     """The score at ``now``: the stored weighted sums decayed to it (the stored column until
     the experience is first weighted)."""
-    evidence = scoring.Evidence.from_json(exp.weighted) if exp.weighted else None
+    evidence = evidence_of(exp)
     if evidence is None:
         return exp.quality_score
     return evidence.at(now).score

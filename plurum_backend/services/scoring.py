@@ -134,3 +134,20 @@ def weigh(
     for up, when in votes:
         sums[2 if up else 3] += age_weight(when, now, half_life_days)
     return Evidence(sums[0], sums[1], sums[2], sums[3], as_of=now, half_life_days=half_life_days)
+
+
+def pool(evidence: Iterable[Evidence], now: datetime) -> Evidence | None:
+    """Several experiences' evidence as one (e.g. a cluster of duplicates): each decayed to
+    ``now``, then summed; None when there is none. Half-lives should agree; the first one's
+    is kept."""
+    decayed = [e.at(now) for e in evidence]
+    if not decayed:
+        return None
+    return Evidence(
+        sum(e.successes for e in decayed),
+        sum(e.failures for e in decayed),
+        sum(e.up for e in decayed),
+        sum(e.down for e in decayed),
+        max(now, *(e.as_of for e in decayed)),
+        decayed[0].half_life_days,
+    )
