@@ -164,6 +164,7 @@ async def test_min_quality_filters_on_the_current_score(
     assert {h["short_id"] for h in found} == {s for _, s in ids}
     found = await client.post("/experiences/search", json={**query, "min_quality_score": 0.3})
     assert [h["short_id"] for h in found.json()["results"]] == [ids[1][1]]
+    assert found.json()["total_found"] == 1
 
     # the sweep brings the stored column down to the current score
     sql(
