@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0016_held"
-down_revision = "0012_entry_hints"
+down_revision = "0015_drift"
 branch_labels = None
 depends_on = None
 
