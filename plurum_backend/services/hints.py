@@ -67,36 +67,41 @@ async def embed_entry(plurum: Plurum, content: Mapping[str, Any]) -> list[float]
 
 
 class EntryHints:
-    """One entry's embedding and hints: the nearest items are looked up (on a connection of
-    their own) while the entry is inserted, so an entry that gets no hint waits for its
-    embedding and little else. ``close()`` cancels a lookup still running (a request that
-    failed on the way)."""
+    """One entry's embedding and hints, worked out beside the entry's other work: the
+    embedding starts when the object is made (the caller screens the text meanwhile) and the
+    nearest items are looked up, on a connection of their own, while the entry is inserted.
+    An entry that gets no hint thus waits for its embedding and little else. ``close()``
+    cancels whatever still runs (a request that failed on the way)."""
 
-    def __init__(self, plurum: Plurum, viewer: uuid.UUID) -> None:
+    def __init__(self, plurum: Plurum, viewer: uuid.UUID, content: Mapping[str, Any]) -> None:
         self._plurum = plurum
         self._viewer = viewer
+        self._embedding: asyncio.Task[list[float] | None] = asyncio.create_task(
+            embed_entry(plurum, content)
+        )
         self._vector: list[float] | None = None
         self._nearest: asyncio.Task[list[store.ItemMatch]] | None = None
 
-    async def embed(self, content: Mapping[str, Any]) -> list[float] | None:
+    async def vector(self) -> list[float] | None:
         """The entry's vector (None: no text, or hints off); starts the lookup."""
-        self._vector = await embed_entry(self._plurum, content)
-        if self._vector is not None:
+        self._vector = await self._embedding
+        if self._vector is not None and self._nearest is None:
             self._nearest = asyncio.create_task(nearest(self._plurum, self._vector, self._viewer))
         return self._vector
 
     async def hints(self, tx: Tx, packages: Mapping[str, str] | None) -> list[s.Hint]:
-        """The hints, after ``embed``: with the caller's ``packages``, advice that worked on
+        """The hints, after ``vector``: with the caller's ``packages``, advice that worked on
         versions like theirs ranks higher and each hint carries its ``environment_fit``."""
         if self._nearest is None or self._vector is None:
             return []
         return await shape(tx, await self._nearest, self._vector, packages)
 
     async def close(self) -> None:
-        if self._nearest is not None and not self._nearest.done():
-            self._nearest.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._nearest
+        for task in (self._embedding, self._nearest):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def _success_rate(match: store.ItemMatch) -> float | None:
