@@ -98,10 +98,13 @@ class EntryHints:
 
     async def close(self) -> None:
         for task in (self._embedding, self._nearest):
-            if task is not None and not task.done():
+            if task is None:
+                continue
+            if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # the request's own error is the one raised; this one is only collected
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
 
 
 def _success_rate(match: store.ItemMatch) -> float | None:
