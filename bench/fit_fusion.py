@@ -10,6 +10,7 @@ from bench.fit import Ranker, idf
 from bench.replay import QueryReplay, Replay
 from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Hit, Tuning, error_shaped, fuse_hits
+from plurum_backend.services.search import Candidates, multi_vector
 
 DEPTH = 100
 _IDS: dict[str, uuid.UUID] = {}
@@ -47,13 +48,20 @@ def production(tuning: Tuning) -> Callable[[Replay], Ranker]:
 
         def rank(q: QueryReplay) -> list[str]:
             terms = QueryTerms(replay.documents, dict(q.terms))
-            fused = fuse_hits(
-                q.text,
+            found = Candidates(
                 hits(q.fulltext),
                 hits(q.vector),
+                {_uid(d): v for d, v in q.similarity.items()},
+                {_uid(d): v for d, v in q.items.items()},
+            )
+            vector, similarity = multi_vector(found, tuning)
+            fused = fuse_hits(
+                q.text,
+                found.fulltext,
+                vector,
                 tuning,
                 ceiling=terms.ceiling(),
-                similarity={_uid(d): v for d, v in q.similarity.items()},
+                similarity=similarity,
             )
             return [back[f.id] for f in fused]
 
@@ -195,3 +203,27 @@ def by_best_share(low: float, high: float, knee: float) -> Callable[[QueryReplay
         return low + (high - low) * min(1.0, best / knee)
 
     return share
+
+
+def pooling_rankers(replay: Replay) -> dict[str, Ranker]:
+    """Multi-vector documents (docs/search.md, "Multi-vector documents"): the vector side's
+    score pools the whole-text cosine with the item vectors' cosines."""
+    variants: dict[str, Callable[[Replay], Ranker]] = {
+        "vector only (whole text)": production(
+            Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0)
+        ),
+        "hybrid v2 (whole text only)": production(Tuning()),
+    }
+    for pool in ("max", "softmax"):
+        variants[f"vector only, {pool} over whole text + items"] = production(
+            Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0, pooling=pool)
+        )
+    for weight in (0.25, 0.5, 0.75, 1.0):
+        variants[f"hybrid v2, max, item weight {weight}"] = production(
+            Tuning(pooling="max", item_weight=weight)
+        )
+        for temperature in (0.02, 0.05, 0.1):
+            variants[f"hybrid v2, softmax T {temperature}, item weight {weight}"] = production(
+                Tuning(pooling="softmax", pooling_temperature=temperature, item_weight=weight)
+            )
+    return {label: make(replay) for label, make in variants.items()}
