@@ -128,13 +128,18 @@ async def candidates(
                 vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
                 similarity = {h.id: h.score for h in vector}
                 text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                missing: list[uuid.UUID] = []
                 if bm25 is not None:
                     (found, terms), bm25 = await bm25, None
                     missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
                     missing += [d for d in same_error if d not in similarity]
+                if items:  # one round trip for both
+                    whole, item_sims = await similarity_store.cosines_and_items(
+                        vectors, text, missing, [*similarity, *missing]
+                    )
+                    similarity.update(whole)
+                elif missing:
                     similarity.update(await similarity_store.cosines(vectors, text, missing))
-                if items:
-                    item_sims = await similarity_store.item_cosines(vectors, text, list(similarity))
     finally:
         if bm25 is not None:
             found, terms = await bm25
