@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
+from plurum_backend.importer import import_lines
 from plurum_backend.runtime import Plurum
 from plurum_backend.services.search import DEFAULT_MIN_RELEVANCE, assessed, candidates
 from tests.conftest import Register
@@ -136,3 +139,19 @@ async def test_item_vectors_score_the_vector_side_and_set_similarity(
     body = r.json()
     assert body["results"][0]["id"] == exp_id
     assert body["results"][0]["similarity"] == round(hit.similarity, 4)
+
+
+async def test_imported_experiences_get_item_vectors_that_search_reads(plurum: Plurum) -> None:
+    record = {
+        "id": "imported-items-1",
+        "goal": "Keep a Celery worker from running out of memory",
+        "dead_ends": [{"description": "Raised the container memory limit"}],
+        "gotchas": [{"description": "Prefork children never return memory to the OS"}],
+        "breakthroughs": [{"description": "Set worker_max_memory_per_child to recycle them"}],
+    }
+    report = await import_lines(plurum, [json.dumps(record)], progress=False)
+    assert report.imported == 1
+    query = "recycle prefork children that never give memory back"
+    found = await candidates(plurum, query=query, viewer=None, tags=[], min_quality=None, depth=10)
+    (hit,) = found.vector
+    assert len(found.items[hit.id]) == 3  # one cosine per dead end, gotcha, breakthrough
