@@ -166,6 +166,14 @@ async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.
     return render.experience_detail(exp, username)
 
 
+async def read(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None
+) -> tuple[Experience, str]:
+    """The row ``get`` renders, with its author's username, for a caller that also needs
+    its vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
+    return await _visible(db, identifier, viewer)
+
+
 async def list_page(
     db: AsyncSession,
     viewer: uuid.UUID | None,
@@ -189,6 +197,13 @@ async def similar(
     plurum: Plurum, db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
 ) -> s.SimilarResponse:
     exp, _ = await _visible(db, identifier, viewer)
+    return await similar_to(plurum, db, exp, viewer, limit)
+
+
+async def similar_to(
+    plurum: Plurum, db: AsyncSession, exp: Experience, viewer: uuid.UUID | None, limit: int
+) -> s.SimilarResponse:
+    """``similar`` of an experience the viewer was already allowed to read."""
     if exp.embedding is None:
         return s.SimilarResponse(results=[])
     async with plurum.vectors.connect() as vectors:

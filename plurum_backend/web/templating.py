@@ -90,6 +90,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # the templates ship inside the package: no stat() of every file on each render
+        auto_reload=False,
     )
     env.filters.update(ago=ago, iso=iso, percent=percent, pretty=pretty, q=q)
     env.globals.update(
