@@ -147,8 +147,7 @@ async def experience_page(
     history, from one read of the row: its similar ones (on their own connections) are
     looked up while the history is read."""
     async with plurum.reading() as db:
-        exp, username = await experiences.read(db, identifier, viewer)
-        detail = render.experience_detail(exp, username)
+        detail, exp = await experiences.read(db, identifier, viewer)
 
         async def neighbours() -> s.SimilarResponse:
             async with plurum.reading() as other:

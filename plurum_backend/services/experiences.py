@@ -162,16 +162,17 @@ async def _visible(
 
 
 async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.ExperienceDetail:
-    exp, username = await _visible(db, identifier, viewer)
-    return render.experience_detail(exp, username)
+    detail, _ = await read(db, identifier, viewer)
+    return detail
 
 
 async def read(
     db: AsyncSession, identifier: str, viewer: uuid.UUID | None
-) -> tuple[Experience, str]:
-    """The row ``get`` renders, with its author's username, for a caller that also needs
-    its vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
-    return await _visible(db, identifier, viewer)
+) -> tuple[s.ExperienceDetail, Experience]:
+    """What ``get`` answers, and the row it was read from, for a caller that also needs the
+    row's vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
+    exp, username = await _visible(db, identifier, viewer)
+    return render.experience_detail(exp, username), exp
 
 
 async def list_page(
