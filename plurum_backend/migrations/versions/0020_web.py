@@ -8,10 +8,10 @@ and an exact sort by distance (estimated cheaper than the HNSW scan's start-up c
 10,000 experiences). That took 50-90 ms per search and per experience page where the HNSW
 scan takes 1-3 ms (docs/web.md).
 
-Its replacement keys on the date alone and carries the visibility columns as INCLUDE
-columns: the listing's count and newest page stay index-only scans (the conditions are
-checked on the index tuples), while no WHERE clause can use it as an index condition, so
-the vector query (``enable_seqscan=off``) has only the HNSW index left.
+Its replacement keys on the date alone and carries the visibility columns (held_at too,
+from 0016) as INCLUDE columns: the listing's count and newest page stay index-only scans
+(the conditions are checked on the index tuples), while no WHERE clause can use it as an
+index condition, so the vector query (``enable_seqscan=off``) has only HNSW left.
 
 Revision ID: 0020_web
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_web"
-down_revision = "0012_entry_hints"
+down_revision = "0016_held"
 branch_labels = None
 depends_on = None
 
@@ -33,7 +33,7 @@ def upgrade() -> None:
         "ix_experiences_listing",
         "experiences",
         [sa.text("created_at DESC"), "id"],
-        postgresql_include=["visibility", "status", "archived_at"],
+        postgresql_include=["visibility", "status", "archived_at", "held_at"],
     )
 
 
