@@ -171,8 +171,17 @@ async def _visible(
 
 
 async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.ExperienceDetail:
+    detail, _ = await read(db, identifier, viewer)
+    return detail
+
+
+async def read(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None
+) -> tuple[s.ExperienceDetail, Experience]:
+    """What ``get`` answers, and the row it was read from, for a caller that also needs the
+    row's vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
     exp, username = await _visible(db, identifier, viewer)
-    return render.experience_detail(exp, username)
+    return render.experience_detail(exp, username), exp
 
 
 async def list_page(
@@ -198,6 +207,13 @@ async def similar(
     plurum: Plurum, db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
 ) -> s.SimilarResponse:
     exp, _ = await _visible(db, identifier, viewer)
+    return await similar_to(plurum, db, exp, viewer, limit)
+
+
+async def similar_to(
+    plurum: Plurum, db: AsyncSession, exp: Experience, viewer: uuid.UUID | None, limit: int
+) -> s.SimilarResponse:
+    """``similar`` of an experience the viewer was already allowed to read."""
     if exp.embedding is None:
         return s.SimilarResponse(results=[])
     async with plurum.vectors.connect() as vectors:
