@@ -281,6 +281,12 @@ class Embedder:
         self.remember(text, vector)
         return vector
 
+    async def aembed_once(self, text: str) -> np.ndarray:
+        """One text's embedding, as fast as a query (query priority, coalesced with the
+        waiting queries) but not kept in the query LRU: an entry's text is embedded once and
+        its vector stored, so caching it would only push real search queries out."""
+        return await asyncio.wrap_future(self._submit_query(text))
+
 
 _shared: dict[tuple[str, str], Embedder] = {}
 _shared_lock = threading.Lock()

@@ -62,7 +62,7 @@ async def embed_entry(plurum: Plurum, content: Mapping[str, Any]) -> list[float]
     text = item_text(content)
     if not text or not plurum.settings.hints:
         return None
-    vector = await plurum.embedder.aembed_query(text)
+    vector = await plurum.embedder.aembed_once(text)  # not cached: entries are new text
     return [float(x) for x in vector]
 
 

@@ -108,6 +108,11 @@ def _require_open(session: Session, action: str) -> None:
 async def log_entry(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
+    if plurum.settings.hints:
+        # the entry's embedding is a vector: refused if plurum reembed switched the embedder,
+        # and the swap waits for this write. Held before the session row is locked, as the
+        # swap locks the embedder record first and open sessions after (no deadlock).
+        await vectors.hold(plurum.embedder, tx.db)
     session = await _own_session(tx, session_id, agent, "log to")
     _require_open(session, "take entries")
     scrub = Scrub(screen=True)
@@ -156,6 +161,7 @@ def _context(session: Session, entries: list[Entry]) -> str:
 async def close(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.SessionCloseRequest
 ) -> s.SessionCloseResponse:
+    await vectors.hold(plurum.embedder, tx.db)  # before the session's lock, as in log_entry
     session = await _own_session(tx, session_id, agent, "close")
     _require_open(session, "be closed")
     entries = await store.entries(tx.db, session.id)
@@ -217,6 +223,8 @@ async def update(
     given = body.model_fields_set
     if not given:
         raise Invalid("Give at least one of domain, tools_used, visibility.")
+    if given & {"domain", "tools_used"}:
+        await vectors.hold(plurum.embedder, tx.db)  # the embedding changes (see log_entry)
     session = await _own_session(tx, session_id, agent, "change")
     _require_open(session, "be changed")
     scrub = Scrub(screen=True)

@@ -13,11 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 
-from plurum_backend.store.models import EmbeddingMeta, Experience, PulseSubscription, Session
+from plurum_backend.store.models import (
+    EmbeddingMeta,
+    Entry,
+    Experience,
+    ExperienceItem,
+    PulseSubscription,
+    Session,
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,37 @@ async def clear_next_page(db: AsyncSession, limit: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def clear_items_next_page(db: AsyncSession, limit: int) -> int:
+    """``clear_next_page`` for the item vectors."""
+    result = await db.execute(
+        text(
+            "UPDATE experience_items SET embedding_next = NULL WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM experience_items WHERE embedding_next IS NOT NULL LIMIT :limit))"
+        ),
+        {"limit": limit},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def clear_closed_entries_page(db: AsyncSession, limit: int) -> int:
+    """Drop up to ``limit`` embeddings of entries of closed or abandoned sessions: an entry's
+    embedding is read when it is logged (its hints) and when its session closes (it becomes
+    its item's vector), never after, so a re-embed drops them instead of embedding them."""
+    closed = select(Session.id).where(Session.status != "open")
+    ids = (
+        select(Entry.id)
+        .where(Entry.embedding.is_not(None), Entry.session_id.in_(closed))
+        .limit(limit)
+    )
+    result = await db.execute(
+        update(Entry)
+        .where(Entry.id.in_(ids.scalar_subquery()))
+        .values(embedding=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def counts(db: AsyncSession) -> tuple[int, int]:
     """(experiences, experiences still without a new vector)."""
     total = await db.scalar(select(func.count()).select_from(Experience))
@@ -143,6 +181,63 @@ async def pending_page(
     return list(await db.scalars(query))
 
 
+async def item_counts(db: AsyncSession) -> tuple[int, int]:
+    """(experience items, items still without a new vector)."""
+    total = await db.scalar(select(func.count()).select_from(ExperienceItem))
+    todo = await db.scalar(
+        select(func.count())
+        .select_from(ExperienceItem)
+        .where(ExperienceItem.embedding_next.is_(None))
+    )
+    return int(total or 0), int(todo or 0)
+
+
+ItemKey = tuple[uuid.UUID, str, int]  # experience_items' primary key
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    key: ItemKey
+    text: str
+
+
+async def pending_items(
+    db: AsyncSession, after: ItemKey | None, limit: int, lock: bool = False
+) -> list[PendingItem]:
+    """Items without a new vector, in key order after ``after`` (a resumable walk)."""
+    query = (
+        select(
+            ExperienceItem.experience_id,
+            ExperienceItem.kind,
+            ExperienceItem.position,
+            ExperienceItem.text,
+        )
+        .where(ExperienceItem.embedding_next.is_(None))
+        .order_by(ExperienceItem.experience_id, ExperienceItem.kind, ExperienceItem.position)
+        .limit(limit)
+    )
+    if after is not None:
+        key = tuple_(ExperienceItem.experience_id, ExperienceItem.kind, ExperienceItem.position)
+        query = query.where(key > tuple_(*after))
+    if lock:
+        query = query.with_for_update()
+    rows = (await db.execute(query)).all()
+    return [PendingItem((r[0], r[1], r[2]), r[3]) for r in rows]
+
+
+async def write_items_next(
+    db: AsyncSession, vectors: Sequence[tuple[ItemKey, Sequence[float]]]
+) -> None:
+    if vectors:
+        await db.execute(
+            text(
+                "UPDATE experience_items SET embedding_next = CAST(:v AS vector) "
+                "WHERE experience_id = :e AND kind = :k AND position = :p"
+            ),
+            [{"e": e, "k": k, "p": p, "v": _vector(v)} for (e, k, p), v in vectors],
+        )
+
+
 async def write_next(
     db: AsyncSession, vectors: Sequence[tuple[uuid.UUID, Sequence[float]]]
 ) -> None:
@@ -153,25 +248,36 @@ async def write_next(
         )
 
 
+# (index, table): the HNSW graphs a re-embed rebuilds, with the options of their
+# migrations (0004 for experiences, 0012 for items)
+_GRAPHS = (
+    ("ix_experiences_embedding", "experiences"),
+    ("ix_experience_items_embedding", "experience_items"),
+)
+
+
 async def build_next_index(conn: AsyncConnection) -> None:
-    """The HNSW graph of the new vectors, built beside the old one before the swap (same
-    options as migration 0004). ``conn`` is in autocommit: CONCURRENTLY lets writes go on. A
-    build killed midway leaves an invalid index, which is dropped and built again."""
-    invalid = await conn.scalar(
-        text(
-            "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = 'ix_experiences_embedding_next'"
-        )
-    )
-    if invalid:
-        await conn.execute(text("DROP INDEX CONCURRENTLY IF EXISTS ix_experiences_embedding_next"))
+    """The HNSW graphs of the new vectors (experiences', items'), built beside the old ones
+    before the swap (same options as migrations 0004 and 0012). ``conn`` is in autocommit:
+    CONCURRENTLY lets writes go on. A build killed midway leaves an invalid index, which is
+    dropped and built again."""
     await conn.execute(text("SET maintenance_work_mem = '512MB'"))
-    await conn.execute(
-        text(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_experiences_embedding_next ON experiences "
-            "USING hnsw (embedding_next vector_cosine_ops) WITH (m = 32, ef_construction = 200)"
+    for index, table in _GRAPHS:
+        invalid = await conn.scalar(
+            text(
+                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = :name"
+            ),
+            {"name": f"{index}_next"},
         )
-    )
+        if invalid:
+            await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}_next"))
+        await conn.execute(
+            text(
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index}_next ON {table} "
+                "USING hnsw (embedding_next vector_cosine_ops) WITH (m = 32, ef_construction = 200)"
+            )
+        )
     await conn.execute(text("RESET maintenance_work_mem"))
 
 
@@ -190,6 +296,18 @@ async def sessions_to_embed(db: AsyncSession) -> list[Session]:
     return list(rows)
 
 
+async def open_entries(db: AsyncSession) -> list[Entry]:
+    """Entries of open sessions that have an embedding (they become item vectors at close)."""
+    opened = select(Session.id).where(Session.status == "open")
+    rows = await db.scalars(
+        select(Entry)
+        .where(Entry.embedding.is_not(None), Entry.session_id.in_(opened))
+        .order_by(Entry.seq)
+        .with_for_update()
+    )
+    return list(rows)
+
+
 async def subscriptions(db: AsyncSession) -> list[PulseSubscription]:
     return list(await db.scalars(select(PulseSubscription).with_for_update()))
 
@@ -199,16 +317,23 @@ async def swap(db: AsyncSession, target: Identity) -> None:
     becomes the recorded embedder. Runs inside the caller's transaction, which holds the meta
     row FOR UPDATE and has filled every ``embedding_next``."""
     await db.execute(text("SET LOCAL lock_timeout = '10s'"))
+    for index, table in _GRAPHS:
+        for statement in (
+            f"DROP INDEX IF EXISTS {index}_prev",
+            f"ALTER TABLE {table} RENAME COLUMN embedding TO embedding_prev",
+            f"ALTER TABLE {table} RENAME COLUMN embedding_next TO embedding",
+            f"ALTER TABLE {table} RENAME COLUMN embedding_prev TO embedding_next",
+            f"ALTER INDEX {index} RENAME TO {index}_prev",
+            f"ALTER INDEX {index}_next RENAME TO {index}",
+        ):
+            await db.execute(text(statement))
     for statement in (
-        "DROP INDEX IF EXISTS ix_experiences_embedding_prev",
-        "ALTER TABLE experiences RENAME COLUMN embedding TO embedding_prev",
-        "ALTER TABLE experiences RENAME COLUMN embedding_next TO embedding",
-        "ALTER TABLE experiences RENAME COLUMN embedding_prev TO embedding_next",
-        "ALTER INDEX ix_experiences_embedding RENAME TO ix_experiences_embedding_prev",
-        "ALTER INDEX ix_experiences_embedding_next RENAME TO ix_experiences_embedding",
         # closed and abandoned sessions' vectors are never read again (only open sessions are
-        # matched); dropping them keeps every stored vector from the recorded embedder
+        # matched), nor their entries' (read when logged and at the close); dropping them
+        # keeps every stored vector from the recorded embedder
         "UPDATE sessions SET embedding = NULL WHERE status <> 'open' AND embedding IS NOT NULL",
+        "UPDATE entries SET embedding = NULL WHERE embedding IS NOT NULL AND session_id IN "
+        "(SELECT id FROM sessions WHERE status <> 'open')",
     ):
         await db.execute(text(statement))
     await db.execute(
@@ -225,5 +350,6 @@ async def swap(db: AsyncSession, target: Identity) -> None:
 
 
 async def drop_previous_index(conn: AsyncConnection) -> None:
-    """The old vectors' graph, left by a swap (``conn`` in autocommit)."""
-    await conn.execute(text("DROP INDEX CONCURRENTLY IF EXISTS ix_experiences_embedding_prev"))
+    """The old vectors' graphs, left by a swap (``conn`` in autocommit)."""
+    for index, _ in _GRAPHS:
+        await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}_prev"))

@@ -158,7 +158,12 @@ class ExperienceItem(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
-    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
+    # every writer gives an item its vector; nullable only because plurum reembed trades
+    # ``embedding`` and ``embedding_next`` by name (0022_items_next)
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
+    embedding_next: Mapped[Any] = mapped_column(
+        Vector(EMBEDDING_DIM), nullable=True, deferred=True, deferred_raiseload=True
+    )
 
 
 class Outcome(Base):
