@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from plurum_backend.app import create_app
 from plurum_backend.errors import ConfigError
 from plurum_backend.runtime import Plurum, check_embedder
 from plurum_backend.search import vectors
 from plurum_backend.search.documents import embedding_text
 from plurum_backend.search.embedder import shared_embedder
 from plurum_backend.services import reembed as service
+from plurum_backend.services.hints import item_text
 from plurum_backend.store import embeddings
 from plurum_backend.store.models import Experience
-from tests.conftest import MODEL_DIR, Register
+from tests.conftest import BASE, MODEL_DIR, MakePlurum, Register
+from tests.test_hints import HELM, REWORDED, create, log, session
 
 
 class Killed(Exception):
@@ -130,3 +133,155 @@ async def test_unchanged_text_is_not_embedded_again(plurum: Plurum) -> None:
         exp.context = "keyed on the lock file and the Python version"
         assert await vectors.attach(plurum.embedder, db, [exp]) == 1
         await db.rollback()
+
+
+async def _item_rows(plurum: Plurum) -> list[tuple[str, str, list[float] | None, object]]:
+    """(key, text, vector, next vector) of every item."""
+    async with plurum.reading() as db:
+        rows = await db.execute(
+            text(
+                "SELECT experience_id::text || kind || position, text, embedding::real[], "
+                "embedding_next::real[] FROM experience_items ORDER BY 1"
+            )
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def _entry_rows(plurum: Plurum) -> list[tuple[dict[str, object], str, object]]:
+    async with plurum.reading() as db:
+        rows = await db.execute(
+            text(
+                "SELECT e.content, s.status, e.embedding::real[] FROM entries e "
+                "JOIN sessions s ON s.id = e.session_id ORDER BY e.seq"
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _close_to(vector: object, expected: np.ndarray) -> bool:
+    return float(np.dot(np.array(vector), expected)) > 0.999
+
+
+async def test_reembed_moves_item_and_entry_vectors_and_resumes_after_a_kill(
+    plurum: Plurum, client: httpx.AsyncClient, register: Register, make_plurum: MakePlurum
+) -> None:
+    alice, bob = await register("alice"), await register("bob")
+    for i in range(2):
+        await create(client, alice, goal=f"{HELM['goal']} ({i})")
+    # a closed session: its entries' embeddings became item vectors and are read no more
+    closed = await session(client, alice)
+    await log(client, alice, closed, REWORDED)
+    r = await client.post(f"/sessions/{closed}/close", json={}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    # an open session: its entries' embeddings become item vectors when it closes
+    still_open = await session(client, bob, topic="Rolling back a stuck helm release")
+    entry = {
+        "entry_type": "gotcha",
+        "content": {
+            "description": "helm rollback needs the previous revision number, not the chart version"
+        },
+    }
+    await log(client, bob, still_open, entry)
+    items_before = {k: v for k, _, v, _ in await _item_rows(plurum)}
+    assert len(items_before) >= 5 and all(v is not None for v in items_before.values())
+
+    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
+    experiences = 3
+
+    def kill_among_the_items(done: int, total: int) -> None:
+        if done > experiences + 1:  # the experiences and the first page of items are done
+            raise Killed
+
+    with pytest.raises(Killed):
+        await service.reembed(plurum.engine, int8, progress=kill_among_the_items, page=2)
+    async with plurum.reading() as db:
+        assert await embeddings.counts(db) == (experiences, 0)
+        total, todo = await embeddings.item_counts(db)
+        assert total == len(items_before) and 0 < todo < total
+    # hints still work on the old vectors meanwhile, and a server writes items and entries
+    carol = await register("carol")
+    hinted = await log(client, carol, await session(client, carol), REWORDED)
+    assert hinted["hints"], hinted
+    await create(client, carol, goal="Written during the re-embed: a stuck helm release")
+
+    seen: list[tuple[int, int]] = []
+    report = await service.reembed(
+        plurum.engine, int8, progress=lambda d, t: seen.append((d, t)), page=2
+    )
+    assert report.resumed and report.total == experiences + 1
+    assert report.items == len(items_before) + 5 and 0 < report.items_embedded < report.items
+    assert seen[-1][0] == seen[-1][1] == report.total + report.items
+    assert report.entries == 2  # bob's and carol's entries: their sessions are open
+    assert report.entries_dropped == 1  # alice's, whose session is closed
+    assert "experience items" in report.summary()
+
+    # every item vector is the new model's vector of its text; the old ones are gone
+    items = await _item_rows(plurum)
+    assert len(items) == report.items
+    new = int8.embed([t for _, t, _, _ in items])
+    for (key, item, vector, old), expected in zip(items, new, strict=True):
+        assert vector is not None and _close_to(vector, expected), item
+        assert old is None
+        if key in items_before:
+            assert not np.allclose(np.array(vector), items_before[key], atol=1e-4)
+    # open sessions' entries: the new model's vector of their item text; closed: none
+    for content, status, vector in await _entry_rows(plurum):
+        if status == "open":
+            assert vector is not None
+            assert _close_to(vector, int8.embed([item_text(content)])[0])
+        else:
+            assert vector is None
+    async with plurum.reading() as db:
+        indexes = await db.scalar(
+            text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ix_experience_items_emb%'")
+        )
+        assert indexes == 1
+        definition = await db.scalar(
+            text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_experience_items_embedding'"
+            )
+        )
+        assert "hnsw (embedding vector_cosine_ops)" in definition and "m='32'" in definition
+
+    # a server on the new backend: hints and search work on the new vectors
+    moved = await make_plurum(embedding_backend="onnx-int8")
+    app = create_app(moved, manage_lifespan=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE
+    ) as new_client:
+        dave = await register("dave")
+        r = await new_client.post("/sessions", json={"topic": "Deploy"}, headers=dave.headers)
+        assert r.status_code == 201, r.text
+        sid = r.json()["session_id"]
+        r = await new_client.post(f"/sessions/{sid}/entries", json=REWORDED, headers=dave.headers)
+        assert r.status_code == 201 and r.json()["hints"], r.text
+        r = await new_client.post(
+            "/experiences/search", json={"query": "helm release stuck in pending-upgrade"}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["results"][0]["goal"].startswith(("Unblock a Helm", "Written during"))
+        # bob closes his session on the new server: the item is the entry's new vector
+        r = await new_client.post(f"/sessions/{still_open}/close", json={}, headers=bob.headers)
+        assert r.status_code == 200, r.text
+    gotcha = item_text(entry["content"])
+    vector = {t: v for _, t, v, _ in await _item_rows(plurum)}[gotcha]
+    assert _close_to(vector, int8.embed([gotcha])[0])
+    # the old server may not log an entry with an old vector any more
+    r = await client.post(f"/sessions/{still_open}/entries", json=REWORDED, headers=bob.headers)
+    assert r.status_code == 409 and "plurum reembed" in r.json()["detail"], r.text
+
+
+async def test_logging_entries_does_not_grow_the_query_cache(
+    plurum: Plurum, client: httpx.AsyncClient, register: Register
+) -> None:
+    bob = await register("bob")
+    sid = await session(client, bob)
+    cached = len(plurum.embedder._cache)
+    for i in range(3):
+        body = {"entry_type": "dead_end", "content": {"description": f"Tried fix {i} for CI"}}
+        await log(client, bob, sid, body)
+    assert len(plurum.embedder._cache) == cached
+    # a search query is still cached
+    r = await client.post("/experiences/search", json={"query": "a query worth caching"})
+    assert r.status_code == 200, r.text
+    assert plurum.embedder.cached("a query worth caching") is not None
