@@ -24,9 +24,10 @@ same command run against main's code gives the figures from before hints.
 
 ``--ab ROUNDS`` measures what hints cost an entry, side by side in one run: each round logs
 every probe once with hints on and once with hints off (``PLURUM_HINTS=0``: no embedding, no
-lookup), in alternating order, each arm with a new agent and session and an empty query
-cache, so every entry pays its embedding as a new entry would. It also times the embedding
-alone (the model's query path) and the lookup alone on the same texts. Printed per round and
+lookup), in alternating order, each arm with a new agent and session; entries are never
+taken from the query cache (``Embedder.aembed_once``), so every entry pays its embedding as a
+new entry does. It also times the embedding alone (the same uncached call) and the lookup
+alone on the same texts. Printed per round and
 as the median over rounds: the median entry of each arm, and the ratio for the probes that
 get no hint (on / off, the same probes).
 """
@@ -276,13 +277,6 @@ async def _new_agent(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['api_key']}"}
 
 
-def _forget_queries(plurum: Plurum) -> None:
-    """Empty the embedder's query LRU, so each entry pays its embedding as a new entry does
-    (the probes repeat across rounds; real entries are new text)."""
-    with plurum.embedder._cache_lock:
-        plurum.embedder._cache.clear()
-
-
 async def _arm(
     plurum: Plurum, client: httpx.AsyncClient, probes: list[Probe], name: str
 ) -> dict[str, tuple[float, float, bool]]:
@@ -295,7 +289,6 @@ async def _arm(
     )
     r.raise_for_status()
     session = r.json()["session_id"]
-    _forget_queries(plurum)
     timed: dict[str, tuple[float, float, bool]] = {}
     for probe in probes:
         body = {"entry_type": probe.entry_type, "content": probe.content}
@@ -314,14 +307,13 @@ async def _parts(
     """Medians of the embedding alone (seconds, CPU seconds) and of the lookup alone."""
     from plurum_backend.services import hints
 
-    _forget_queries(plurum)
     embedding: list[float] = []
     embedding_cpu: list[float] = []
     lookup: list[float] = []
     for probe in probes:
         text = hints.item_text(probe.content)
         started, cpu = time.perf_counter(), time.process_time()
-        vector = await plurum.embedder.aembed_query(text)
+        vector = await plurum.embedder.aembed_once(text)
         embedding.append(time.perf_counter() - started)
         embedding_cpu.append(time.process_time() - cpu)
         async with plurum.transaction() as tx:
