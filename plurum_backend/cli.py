@@ -120,7 +120,8 @@ def reembed(args: argparse.Namespace) -> None:
             f"The embedding model {settings.embedding_model!r} makes {embedder.dimension}-"
             f"dimensional vectors but the database stores {EMBEDDING_DIM}."
         )
-    bar = tqdm(desc="Re-embedding", unit="exp", file=sys.stderr, delay=0.5)
+    # experiences, then their items (dead ends, gotchas, breakthroughs), in one count
+    bar = tqdm(desc="Re-embedding", unit="vector", file=sys.stderr, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         bar.total, bar.n = total, done

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 import numpy as np
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -205,9 +206,21 @@ async def test_reembed_moves_item_and_entry_vectors_and_resumes_after_a_kill(
     await create(client, carol, goal="Written during the re-embed: a stuck helm release")
 
     seen: list[tuple[int, int]] = []
-    report = await service.reembed(
-        plurum.engine, int8, progress=lambda d, t: seen.append((d, t)), page=2
-    )
+
+    def item_written_late(done: int, total: int) -> None:
+        """Once every page is done: an item without a new vector (as a close writing one
+        before the swap leaves it), behind the walk's position, so only the swap sees it."""
+        seen.append((done, total))
+        if done == total:
+            with psycopg.connect(plurum.database.url, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE experience_items SET embedding_next = NULL WHERE (experience_id, "
+                    "kind, position) = (SELECT experience_id, kind, position FROM "
+                    "experience_items ORDER BY 1, 2, 3 LIMIT 1)"
+                )
+
+    report = await service.reembed(plurum.engine, int8, progress=item_written_late, page=2)
+    assert report.items_at_swap == 1
     assert report.resumed and report.total == experiences + 1
     assert report.items == len(items_before) + 5 and 0 < report.items_embedded < report.items
     assert seen[-1][0] == seen[-1][1] == report.total + report.items
