@@ -96,7 +96,14 @@ class Plurum:
         timeout = settings.db_timeout_s
         # the nearest-neighbour query's own pool
         self.vectors = vector_engine(database, timeout_s=timeout)
-        self.limits = Limits(settings, async_engine(database, pool_size=10, timeout_s=timeout))
+        # a rate-limit hit is one write per request: its commit need not wait for the WAL
+        # flush (a crash of PostgreSQL may forget the last fraction of a second of hits)
+        self.limits = Limits(
+            settings,
+            async_engine(
+                database, pool_size=10, timeout_s=timeout, options="-c synchronous_commit=off"
+            ),
+        )
         self.hub = Hub(database, self.sessions, connect_timeout_s=timeout)
         self.supervisor = Supervisor(database.pg_dir) if database.pg_dir else None
         # SQLAlchemy logs a traceback for every pooled connection whose reset (rollback) fails
@@ -107,6 +114,8 @@ class Plurum:
         self._tail_task: asyncio.Task[None] | None = None
         self._supervise_task: asyncio.Task[None] | None = None
         self._usage_task: asyncio.Task[None] | None = None
+        self.search_log = usage.SearchLog(self.sessions)  # search events, written in batches
+        self._search_log_task: asyncio.Task[None] | None = None
 
     @classmethod
     def open_database(cls, settings: Settings) -> Database:
@@ -145,13 +154,15 @@ class Plurum:
         self._usage_task = asyncio.create_task(
             usage.prune_forever(self.sessions, self.settings.usage_retention_days)
         )
+        self._search_log_task = asyncio.create_task(self.search_log.run_forever())
         await self.hub.start()
         if self.supervisor is not None:
             self._supervise_task = asyncio.create_task(self.supervisor.run())
 
     async def shutdown(self) -> None:
         # the supervisor first: nothing may restart the server once shutting down begins
-        for task in (self._supervise_task, self._tail_task, self._usage_task):
+        tasks = (self._supervise_task, self._tail_task, self._usage_task, self._search_log_task)
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -165,6 +176,8 @@ class Plurum:
 
     async def close(self) -> None:
         """Close the connection pools (what a command that never served calls at its end)."""
+        with contextlib.suppress(Exception):  # the last searches' events (telemetry)
+            await self.search_log.flush()
         await self.limits.close()
         await self.vectors.dispose()
         await self.engine.dispose()
