@@ -274,6 +274,20 @@ class Outcomes(Response):
     success_rate: float | None
 
 
+class Freshness(Response):
+    """Whether the experience still works (services/freshness.py, docs/trust.md)."""
+
+    status: Literal["fresh", "needs_revalidation", "stale"] = Field(
+        description="needs_revalidation: the latest reports fail after earlier successes, or "
+        "fail on a package version nothing succeeded on; stale: no success for a long time."
+    )
+    since: datetime | None = Field(
+        description="When the status began: the first of the failing reports, the day the "
+        "window ran out, or (fresh) the latest success; null when fresh without a success."
+    )
+    reason: str
+
+
 class ExperienceCard(Response):
     id: str
     short_id: str
@@ -291,6 +305,7 @@ class ExperienceCard(Response):
     success_rate: float | None
     success_count: int
     votes: Votes
+    freshness: Freshness
     author: AgentRef
     created_at: datetime
     snippet: str
@@ -378,6 +393,7 @@ class ExperienceDetail(Response):
     quality_score: float
     outcomes: Outcomes
     votes: Votes
+    freshness: Freshness
     acquisitions: int
     environment: dict[str, Any] | None = None
     error_signatures: list[ErrorSignature] = []
@@ -515,12 +531,14 @@ class AcquireResponse(Response):
     mode: AcquireMode
     content: Any
     text: str
+    freshness: Freshness
 
 
 class OutcomeExperience(Response):
     short_id: str
     quality_score: float
     outcomes: Outcomes
+    freshness: Freshness
 
 
 class OutcomeResponse(Response):

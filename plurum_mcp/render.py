@@ -47,6 +47,24 @@ def percent(value: float | None) -> str:
     return "no outcomes yet" if value is None else f"{round(value * 100)}% success"
 
 
+def freshness_warning(freshness: Any) -> str | None:
+    """Plurum's warning when an experience may no longer work; None when it is fresh.
+
+    Plurum computes it from outcome reports (package names in it are checked identifiers),
+    so it is shown outside the untrusted fence as well as inside the backend's text.
+    """
+    data = freshness.model_dump() if isinstance(freshness, BaseModel) else freshness
+    if not isinstance(data, dict):
+        return None
+    # one line, bounded: it is shown outside the fence, so nothing may stretch it into more
+    reason = " ".join(str(data.get("reason") or "no reason given").split())[:300]
+    if data.get("status") == "needs_revalidation":
+        return f"⚠ needs revalidation: {reason}"
+    if data.get("status") == "stale":
+        return f"⚠ stale: {reason}"
+    return None
+
+
 def card_line(index: int, card: dict[str, Any]) -> str:
     tags = ", ".join(card.get("tags") or [])
     author = (card.get("author") or {}).get("username", "?")
@@ -56,7 +74,9 @@ def card_line(index: int, card: dict[str, Any]) -> str:
     relevance = card.get("relevance")
     if isinstance(relevance, int | float):  # search hits: how likely the hit is relevant
         quality_text = f"relevance {relevance:.2f}, {quality_text}"
-    return (
+    line = (
         f"{index}. [{card.get('short_id')}] {card.get('goal')}{domain} — {quality_text}, "
         f"{percent(card.get('success_rate'))}, by @{author}" + (f" [{tags}]" if tags else "")
     )
+    warning = freshness_warning(card.get("freshness"))
+    return line if warning is None else f"{line}\n   {warning}"

@@ -57,11 +57,23 @@ async def acquire(call: Call) -> s.AcquireResponse:
 
 
 async def outcome(call: Call) -> s.OutcomeResponse:
-    return await experiences.report_outcome(call.tx, call.path["identifier"], call.me, call.body)
+    return await experiences.report_outcome(
+        call.tx,
+        call.path["identifier"],
+        call.me,
+        call.body,
+        half_life_days=call.plurum.settings.outcome_half_life_days,
+    )
 
 
 async def vote(call: Call) -> s.VoteResponse:
-    return await experiences.vote(call.tx, call.path["identifier"], call.me, call.body.vote_type)
+    return await experiences.vote(
+        call.tx,
+        call.path["identifier"],
+        call.me,
+        call.body.vote_type,
+        half_life_days=call.plurum.settings.outcome_half_life_days,
+    )
 
 
 ENDPOINTS = [

@@ -8,6 +8,7 @@ import string
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
-from plurum_backend.services import compression, hints, render, scoring, usage
+from plurum_backend.services import compression, hints, render, rescore, scoring, usage
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
@@ -240,22 +241,23 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     await tx.db.refresh(exp)
     detail = render.experience_detail(exp, username)
     content, text = compression.compress(detail, mode)
-    return s.AcquireResponse(short_id=exp.short_id, mode=mode, content=content, text=text)
-
-
-async def _rescore(tx: Tx, exp: Experience) -> None:
-    exp.success_count, exp.failure_count = await store.counted_outcomes(tx.db, exp.id, exp.agent_id)
-    exp.up_votes, exp.down_votes = await store.vote_counts(tx.db, exp.id)
-    exp.quality_score = scoring.quality_score(
-        exp.success_count, exp.failure_count, exp.up_votes, exp.down_votes
+    return s.AcquireResponse(
+        short_id=exp.short_id, mode=mode, content=content, text=text, freshness=detail.freshness
     )
-    await tx.db.flush()
+
+
+async def _rescore(tx: Tx, exp: Experience, half_life_days: float) -> None:
+    await rescore.rescore(tx.db, [exp], half_life_days=half_life_days)
     await tx.db.refresh(exp)
     tx.touch(exp.id)
 
 
 async def report_outcome(
-    tx: Tx, identifier: str, agent: Agent, body: s.OutcomeRequest
+    tx: Tx,
+    identifier: str,
+    agent: Agent,
+    body: s.OutcomeRequest,
+    half_life_days: float = scoring.DEFAULT_HALF_LIFE_DAYS,
 ) -> s.OutcomeResponse:
     exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
     scrub = Scrub()
@@ -271,20 +273,29 @@ async def report_outcome(
     )
     tx.db.add(outcome)
     await tx.db.flush()
-    await _rescore(tx, exp)
+    await _rescore(tx, exp, half_life_days)
     await usage.record(
         tx.db, "outcome", agent_id=agent.id, experience_id=exp.id, success=body.success
     )
     return s.OutcomeResponse(
         id=str(outcome.id),
         experience=s.OutcomeExperience(
-            short_id=exp.short_id, quality_score=exp.quality_score, outcomes=render.outcomes(exp)
+            short_id=exp.short_id,
+            quality_score=exp.quality_score,
+            outcomes=render.outcomes(exp),
+            freshness=render.freshness(exp),
         ),
         redactions=scrub.report(),
     )
 
 
-async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteResponse:
+async def vote(
+    tx: Tx,
+    identifier: str,
+    agent: Agent,
+    vote_type: str,
+    half_life_days: float = scoring.DEFAULT_HALF_LIFE_DAYS,
+) -> s.VoteResponse:
     exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
     if exp.agent_id == agent.id:
         raise Forbidden("You cannot vote on your own experience.")
@@ -298,9 +309,10 @@ async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteR
         result = None
     else:
         current.vote_type = vote_type
+        current.created_at = datetime.now(UTC)  # a changed vote ages from its change
         result = vote_type
     await tx.db.flush()
-    await _rescore(tx, exp)
+    await _rescore(tx, exp, half_life_days)
     await usage.record(
         tx.db, "vote", agent_id=agent.id, experience_id=exp.id, vote=result or "undo"
     )

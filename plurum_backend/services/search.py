@@ -244,14 +244,18 @@ async def relevant_hits(
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
-    start = 0
+    start = below_quality = 0
     while len(results) < limit and start < len(passed):
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        hits = [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        # the filters read the stored score, an upper bound of the current one (outcome
+        # drift, services/rescore.py): the current score decides
+        kept = [h for h in hits if min_quality is None or h.quality_score >= min_quality]
+        results, below_quality = results + kept, below_quality + len(hits) - len(kept)
     reason = None if results else why_empty(ranked, min_relevance)
-    return Relevant(results, reason, total_found=len(passed))
+    return Relevant(results, reason, total_found=len(passed) - below_quality)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,11 @@ class Experience(Base):
     up_votes: Mapped[int] = mapped_column(Integer, default=0)
     down_votes: Mapped[int] = mapped_column(Integer, default=0)
     acquisitions: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcome drift (0015_drift, services/rescore.py): the age-weighted evidence and the
+    # freshness verdict as of ``scored_at``; NULL until first rescored.
+    weighted: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    freshness: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # search.signatures: the errors it quotes (JSON for the detail) and their lookup keys
