@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
         embedders["onnx-int8 batched"] = batched
     result: dict[str, Any] = {"backends": names}
     if not args.no_speed:
+        if not (args.corpus / "corpus.jsonl").exists():
+            raise SystemExit(f"{args.corpus} has no corpus.jsonl: pass --corpus <SciFact dir>.")
         texts = long_texts(args.corpus, args.texts, next(iter(embedders.values())))
         queries = queries_of(args.corpus, args.queries)
         if len(texts) < args.texts:
