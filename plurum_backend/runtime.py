@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError, InsufficientStorage, Unavailable
 from plurum_backend.hub import Hub
-from plurum_backend.search.embedder import Embedder, shared_embedder
+from plurum_backend.search.embedder import Embedder, backend_labelled, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import rescore, usage
@@ -75,6 +75,18 @@ def check_embedder(database: Database, embedder: Embedder) -> None:
             f"to re-embed them with {mine} (search keeps working meanwhile), or start with "
             f"PLURUM_EMBEDDING_BACKEND={recorded.backend.split('/')[0]}."
         )
+
+
+def backend_for(database: Database, settings: Settings) -> str:
+    """PLURUM_EMBEDDING_BACKEND if set; otherwise the backend that made this database's
+    vectors (when it is one this version runs), so that an upgrade whose default changed keeps
+    serving without `plurum reembed`; otherwise the default."""
+    if settings.embedding_backend_chosen:
+        return settings.embedding_backend
+    recorded = embeddings.recorded(database.url)
+    if recorded is None or recorded.model != settings.embedding_model:
+        return settings.embedding_backend
+    return backend_labelled(recorded.backend) or settings.embedding_backend
 
 
 class Plurum:
@@ -136,7 +148,7 @@ class Plurum:
         """Blocking start: database, migrations, model, index. Call before the event loop."""
         database = database or cls.open_database(settings)
         embedder = shared_embedder(
-            settings.embedding_model, settings.embedding_backend, settings.model_dir
+            settings.embedding_model, backend_for(database, settings), settings.model_dir
         )
         if embedder.dimension != EMBEDDING_DIM:
             raise ConfigError(

@@ -1,20 +1,24 @@
 """The database records which embedder made its vectors; `plurum reembed` moves them online.
 
-Real PostgreSQL, the real model on three backends (onnx, the default; torch; onnx-int8).
+Real PostgreSQL, the real model on three backends (onnx-int8, the default; torch; onnx).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import numpy as np
+import psycopg
 import pytest
 from sqlalchemy import text
 
+from plurum_backend.config import DEFAULT_BACKEND, Settings
 from plurum_backend.errors import ConfigError
-from plurum_backend.runtime import Plurum, check_embedder
+from plurum_backend.runtime import Plurum, backend_for, check_embedder
 from plurum_backend.search import vectors
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.search.embedder import shared_embedder
+from plurum_backend.search.embedder import label_of, shared_embedder
 from plurum_backend.services import reembed as service
 from plurum_backend.store import embeddings
 from plurum_backend.store.models import Experience
@@ -54,7 +58,7 @@ async def test_start_records_the_embedder_and_refuses_another(
     await _seed(client, register, 1)
     recorded = embeddings.recorded(plurum.database.url)
     assert recorded == vectors.identity(plurum.embedder)
-    assert recorded is not None and recorded.backend == "onnx/r1"
+    assert recorded is not None and recorded.backend == label_of(DEFAULT_BACKEND)
     torch = shared_embedder(backend="torch", model_dir=MODEL_DIR)
     with pytest.raises(ConfigError) as refused:
         check_embedder(plurum.database, torch)
@@ -66,7 +70,9 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
     plurum: Plurum, client: httpx.AsyncClient, register: Register
 ) -> None:
     await _seed(client, register, 6)
-    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
+    # to the other ONNX backend than the one the server runs (the default)
+    other = "onnx" if plurum.embedder.backend == "onnx-int8" else "onnx-int8"
+    int8 = shared_embedder(backend=other, model_dir=MODEL_DIR)
     before = {e.id: np.array(e.embedding) for e in await _stored(plurum)}
 
     # a run killed after its first page: the page it committed is kept
@@ -130,3 +136,26 @@ async def test_unchanged_text_is_not_embedded_again(plurum: Plurum) -> None:
         exp.context = "keyed on the lock file and the Python version"
         assert await vectors.attach(plurum.embedder, db, [exp]) == 1
         await db.rollback()
+
+
+async def test_a_backend_not_chosen_follows_the_database(plurum: Plurum, tmp_path: Path) -> None:
+    """Without PLURUM_EMBEDDING_BACKEND a server keeps the backend whose vectors the database
+    holds (an upgrade that changed the default needs no re-embed); chosen, it is obeyed."""
+    url = plurum.database.url
+    recorded = embeddings.recorded(url)
+    assert recorded is not None
+    unset = Settings.from_env({"PLURUM_DATA_DIR": str(tmp_path)})
+    chosen = Settings.from_env(
+        {"PLURUM_DATA_DIR": str(tmp_path), "PLURUM_EMBEDDING_BACKEND": "torch"}
+    )
+    assert not unset.embedding_backend_chosen and chosen.embedding_backend_chosen
+    try:
+        for label, expected in (("onnx/r1", "onnx"), ("torch", "torch"), ("onnx-int8/r1", None)):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE embedding_meta SET backend = %s WHERE id = 1", (label,))
+            # a label no backend makes today (an old int8 recipe): the default, then refusal
+            assert backend_for(plurum.database, unset) == (expected or DEFAULT_BACKEND)
+            assert backend_for(plurum.database, chosen) == "torch"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE embedding_meta SET backend = %s WHERE id = 1", (recorded.backend,))
