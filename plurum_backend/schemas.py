@@ -274,6 +274,48 @@ class Outcomes(Response):
     success_rate: float | None
 
 
+class HeldReason(Response):
+    kind: Literal[
+        "override",
+        "role_takeover",
+        "fake_system",
+        "addresses_agent",
+        "exfiltration",
+        "secret_request",
+        "tool_coercion",
+    ]
+    field: str = Field(description="Where: goal, context, gotchas[0].description, entry, …")
+    via: str = Field(description="How it was written: text, code, base64, spacing, …")
+    excerpt: str
+
+
+class Held(Response):
+    """Held for review: the text reads as instructions to the agent who would read it."""
+
+    since: datetime | None = Field(description="When it was held (null: not closed yet).")
+    reasons: list[HeldReason]
+    note: str
+
+
+class ReviewItem(Response):
+    """A held experience in the review queue (``plurum review``)."""
+
+    short_id: str
+    goal: str
+    author: AgentRef
+    visibility: Visibility
+    status: Literal["draft", "published"]
+    held_at: datetime | None
+    reasons: list[HeldReason]
+
+
+class ReviewList(Response):
+    held: list[ReviewItem]
+    total: int
+    limit: int
+    offset: int
+
+
 class Freshness(Response):
     """Whether the experience still works (services/freshness.py, docs/trust.md)."""
 
@@ -300,6 +342,9 @@ class ExperienceCard(Response):
     archived: bool
     quarantined: bool = Field(
         description="At least 3 agents reported failure and none success: out of search."
+    )
+    held: bool = Field(
+        default=False, description="Held for review: seen by its owner only (docs/trust.md)."
     )
     quality_score: float
     success_rate: float | None
@@ -387,6 +432,11 @@ class ExperienceDetail(Response):
     archived: bool
     archived_at: datetime | None
     quarantined: bool
+    held: Held | None = Field(
+        default=None,
+        description="Held for review, with the reasons; only its owner ever sees it "
+        "(docs/trust.md).",
+    )
     outcome: str | None
     author: AgentRef
     session_id: str | None
@@ -425,6 +475,7 @@ class SessionOpenResponse(Response):
     relevant_empty_reason: str | None = None
     active_sessions: list[ActiveSessionCard]
     redactions: dict[str, int] = Redactions()
+    held: Held | None = None
 
 
 class EntryOut(Response):
@@ -462,6 +513,11 @@ class Hint(Response):
 
 class EntryCreated(EntryOut):
     redactions: dict[str, int] = Redactions()
+    held: Held | None = Field(
+        default=None,
+        description="The session is held: this entry (or an earlier one) reads as "
+        "instructions to the reader, so the experience it closes into will be held.",
+    )
     hints: list[Hint] = Field(default_factory=list)
 
 
@@ -480,6 +536,7 @@ class SessionDetail(SessionCard):
     entry_count: int
     entries: list[EntryOut] | None
     contributions: list[ContributionOut] | None
+    held: Held | None = None
 
 
 class SessionCloseResponse(Response):

@@ -27,6 +27,15 @@ def untrusted(source: str, body: str) -> str:
     return f'{UNTRUSTED_NOTICE}\n<{FENCE} source="{label}">\n{safe}\n</{FENCE}>'
 
 
+def held_note(model: BaseModel) -> str:
+    """The backend's word that what you just wrote is held for review (docs/trust.md), or ""."""
+    held = getattr(model, "held", None)  # extra="allow": a field newer than this server
+    if not isinstance(held, dict):
+        return ""
+    kinds = sorted({str(r.get("kind")) for r in held.get("reasons") or [] if isinstance(r, dict)})
+    return f"\n\n{held.get('note', 'Held for review.')} Reasons: {', '.join(kinds)}."
+
+
 def as_json(data: Any) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False, default=str)
 

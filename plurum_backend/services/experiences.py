@@ -19,7 +19,7 @@ from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
-from plurum_backend.services import compression, hints, render, rescore, scoring, usage
+from plurum_backend.services import compression, held, hints, render, rescore, scoring, usage
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
@@ -62,6 +62,8 @@ class Draft:
     environment: dict[str, Any] | None = None
     # vectors already computed for items, by (kind, position): a session's entry embeddings
     item_vectors: dict[tuple[str, int], Any] = field(default_factory=dict)
+    # why its text reads as instructions to the reader: the experience is stored held
+    held_reasons: list[dict[str, str]] = field(default_factory=list)
 
 
 def note_errors(exp: Experience) -> None:
@@ -95,6 +97,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         outcome=draft.outcome,
         environment=draft.environment,
     )
+    held.hold_experience(exp, draft.held_reasons)
     note_errors(exp)
     await experience_vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     items = hints.ItemVectors(exp, draft.item_vectors)
@@ -133,21 +136,26 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
 async def create(
     plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest
 ) -> s.ExperienceCreated:
-    scrub = Scrub()
+    scrub = Scrub(screen=True)
     draft = Draft(
         agent_id=agent.id,
-        goal=scrub.text(body.goal.strip()),
-        solution=scrub.maybe(body.solution.strip() if body.solution else None),
-        domain=scrub.maybe(body.domain.strip() if body.domain else None),
-        context=scrub.text(body.context),
-        dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends]),
-        breakthroughs=scrub.objects([list_item("breakthrough", i) for i in body.breakthroughs]),
-        gotchas=scrub.objects([list_item("gotcha", i) for i in body.gotchas]),
-        artifacts=scrub.objects([list_item("artifact", i) for i in body.artifacts]),
-        tags=scrub.texts(body.tags),
+        goal=scrub.text(body.goal.strip(), "goal"),
+        solution=scrub.maybe(body.solution.strip() if body.solution else None, "solution"),
+        domain=scrub.maybe(body.domain.strip() if body.domain else None, "domain"),
+        context=scrub.text(body.context, "context"),
+        dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends], "dead_ends"),
+        breakthroughs=scrub.objects(
+            [list_item("breakthrough", i) for i in body.breakthroughs], "breakthroughs"
+        ),
+        gotchas=scrub.objects([list_item("gotcha", i) for i in body.gotchas], "gotchas"),
+        artifacts=scrub.objects(
+            [list_item("artifact", i) for i in body.artifacts], "artifacts", artifact=True
+        ),
+        tags=scrub.texts(body.tags, "tags"),
         visibility=body.visibility,
         environment=environment_of(scrub, body.environment),
     )
+    draft.held_reasons = await scrub.reasons()
     exp = await store_draft(plurum, tx, draft)
     detail = render.experience_detail(exp, agent.username).model_dump()
     return s.ExperienceCreated(**detail, redactions=scrub.report())
@@ -163,8 +171,17 @@ async def _visible(
 
 
 async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.ExperienceDetail:
+    detail, _ = await read(db, identifier, viewer)
+    return detail
+
+
+async def read(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None
+) -> tuple[s.ExperienceDetail, Experience]:
+    """What ``get`` answers, and the row it was read from, for a caller that also needs the
+    row's vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
     exp, username = await _visible(db, identifier, viewer)
-    return render.experience_detail(exp, username)
+    return render.experience_detail(exp, username), exp
 
 
 async def list_page(
@@ -190,6 +207,13 @@ async def similar(
     plurum: Plurum, db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
 ) -> s.SimilarResponse:
     exp, _ = await _visible(db, identifier, viewer)
+    return await similar_to(plurum, db, exp, viewer, limit)
+
+
+async def similar_to(
+    plurum: Plurum, db: AsyncSession, exp: Experience, viewer: uuid.UUID | None, limit: int
+) -> s.SimilarResponse:
+    """``similar`` of an experience the viewer was already allowed to read."""
     if exp.embedding is None:
         return s.SimilarResponse(results=[])
     async with plurum.vectors.connect() as vectors:

@@ -9,6 +9,7 @@ from plurum_backend import schemas as s
 from plurum_backend.search.fusion import Fused
 from plurum_backend.services import rescore
 from plurum_backend.services.environment import fit
+from plurum_backend.services.held import held_of
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
 from plurum_backend.store.visibility import is_quarantined
@@ -58,6 +59,7 @@ def _card_fields(exp: Experience, username: str) -> dict[str, object]:
         "status": exp.status,
         "archived": exp.archived_at is not None,
         "quarantined": is_quarantined(exp),
+        "held": exp.held_at is not None,
         "quality_score": rescore.current_score(exp, now),
         "success_rate": success_rate(exp.success_count, exp.failure_count),
         "success_count": exp.success_count,
@@ -139,6 +141,7 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         archived=exp.archived_at is not None,
         archived_at=exp.archived_at,
         quarantined=is_quarantined(exp),
+        held=held_of(exp),
         outcome=exp.outcome,
         author=s.AgentRef(id=str(exp.agent_id), username=username),
         session_id=str(exp.session_id) if exp.session_id else None,

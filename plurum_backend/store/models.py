@@ -91,6 +91,9 @@ class Session(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # why its topic or an entry reads as instructions to the reader (docs/trust.md); while
+    # set, the session is hidden from others and the experience it closes into is held
+    held_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class Entry(Base):
@@ -155,6 +158,9 @@ class Experience(Base):
     freshness: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # held for review: its text reads as instructions to the reader (docs/trust.md)
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB(none_as_null=True))
     environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # search.signatures: the errors it quotes (JSON for the detail) and their lookup keys
     error_signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

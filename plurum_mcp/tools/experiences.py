@@ -16,7 +16,14 @@ from plurum_mcp.models import (
     SearchResults,
     VoteResult,
 )
-from plurum_mcp.render import as_json, card_line, freshness_warning, percent, untrusted
+from plurum_mcp.render import (
+    as_json,
+    card_line,
+    freshness_warning,
+    held_note,
+    percent,
+    untrusted,
+)
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
@@ -222,7 +229,7 @@ def register(server: MCPServer, kit: Kit) -> None:
         return kit.finish(
             created,
             f"Experience {created.short_id} ({created.slug}) created, {visibility}: "
-            f'"{created.goal}".',
+            f'"{created.goal}".' + held_note(created),
         )
 
     server.add_tool(search, title="Search Plurum experiences", description=SEARCH, annotations=READ)
