@@ -3,6 +3,7 @@
     python -m bench.hints /work/shared/data/agentdev
     python -m bench.hints /work/shared/data/agentdev --extra bench/data/experiences
     python -m bench.hints /work/shared/data/agentdev --latency-only   # also runs on main
+    python -m bench.hints /work/shared/data/agentdev --ab 5   # hints on against off
 
 Imports the dataset's experiences (as their own author), then an agent of its own logs every
 probe of bench/data/hints/probes.jsonl as an entry through the HTTP API (the real app, in
@@ -20,6 +21,14 @@ a second set as distractors: more dead ends to confuse the match, none of them a
 source. Entry latency (POST /sessions/{id}/entries, p50/p99) is printed for entries that get
 no hint and entries that do; ``--latency-only`` measures just that, with only the API, so the
 same command run against main's code gives the figures from before hints.
+
+``--ab ROUNDS`` measures what hints cost an entry, side by side in one run: each round logs
+every probe once with hints on and once with hints off (``PLURUM_HINTS=0``: no embedding, no
+lookup), in alternating order, each arm with a new agent and session and an empty query
+cache, so every entry pays its embedding as a new entry would. It also times the embedding
+alone (the model's query path) and the lookup alone on the same texts. Printed per round and
+as the median over rounds: the median entry of each arm, and the ratio for the probes that
+get no hint (on / off, the same probes).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import statistics
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +267,149 @@ async def unfloored(plurum: Plurum, entry_id: str) -> list[tuple[str, float]]:
         return [(h.experience.short_id, h.relevance) for h in found]
 
 
+# -- hints on against hints off -------------------------------------------------------------
+
+
+async def _new_agent(client: httpx.AsyncClient, name: str) -> dict[str, str]:
+    r = await client.post("/agents/register", json={"name": name, "username": name})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['api_key']}"}
+
+
+def _forget_queries(plurum: Plurum) -> None:
+    """Empty the embedder's query LRU, so each entry pays its embedding as a new entry does
+    (the probes repeat across rounds; real entries are new text)."""
+    with plurum.embedder._cache_lock:
+        plurum.embedder._cache.clear()
+
+
+async def _arm(
+    plurum: Plurum, client: httpx.AsyncClient, probes: list[Probe], name: str
+) -> dict[str, tuple[float, float, bool]]:
+    """Every probe logged once in a new session: probe id -> (seconds, CPU seconds of this
+    process, got a hint). The CPU time counts the app and the model (both run here), not
+    PostgreSQL; it depends far less than wall time on what else the machine runs."""
+    headers = await _new_agent(client, name)
+    r = await client.post(
+        "/sessions", json={"topic": "Fixing a failing build and deploy"}, headers=headers
+    )
+    r.raise_for_status()
+    session = r.json()["session_id"]
+    _forget_queries(plurum)
+    timed: dict[str, tuple[float, float, bool]] = {}
+    for probe in probes:
+        body = {"entry_type": probe.entry_type, "content": probe.content}
+        started, cpu = time.perf_counter(), time.process_time()
+        r = await client.post(f"/sessions/{session}/entries", json=body, headers=headers)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if r.status_code != 201:
+            raise SystemExit(f"Logging probe {probe.id} failed: {r.status_code} {r.text}")
+        timed[probe.id] = (seconds, cpu, bool(r.json()["hints"]))
+    return timed
+
+
+async def _parts(
+    plurum: Plurum, probes: list[Probe], viewer: uuid.UUID
+) -> tuple[float, float, float]:
+    """Medians of the embedding alone (seconds, CPU seconds) and of the lookup alone."""
+    from plurum_backend.services import hints
+
+    _forget_queries(plurum)
+    embedding: list[float] = []
+    embedding_cpu: list[float] = []
+    lookup: list[float] = []
+    for probe in probes:
+        text = hints.item_text(probe.content)
+        started, cpu = time.perf_counter(), time.process_time()
+        vector = await plurum.embedder.aembed_query(text)
+        embedding.append(time.perf_counter() - started)
+        embedding_cpu.append(time.process_time() - cpu)
+        async with plurum.transaction() as tx:
+            started = time.perf_counter()
+            await hints.find(plurum, tx, [float(x) for x in vector], viewer)
+            lookup.append(time.perf_counter() - started)
+    return (
+        statistics.median(embedding),
+        statistics.median(embedding_cpu),
+        statistics.median(lookup),
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.1f} ms"
+
+
+async def ab(plurum: Plurum, probes: list[Probe], rounds: int) -> None:
+    app = create_app(plurum, manage_lifespan=False)
+    on = replace(plurum.settings, hints=True)
+    off = replace(plurum.settings, hints=False)
+    columns = [
+        "off: all",
+        "on: all",
+        "no-hint probes, off",
+        "no-hint probes, on",
+        "on/off",
+        "CPU/entry, off",
+        "CPU/entry, on (no hint)",
+        "embedding alone",
+        "its CPU",
+        "lookup alone",
+    ]
+    rows: list[list[float]] = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        # warm up the app, the model and the pools on entries not counted
+        plurum.settings = on
+        await _arm(plurum, client, probes[:10], "warmup")
+        viewer = uuid.uuid4()
+        print("round | " + " | ".join(columns), file=sys.stderr)
+        for n in range(rounds):
+            order = (True, False) if n % 2 == 0 else (False, True)
+            arms: dict[bool, dict[str, tuple[float, float, bool]]] = {}
+            for enabled in order:
+                plurum.settings = on if enabled else off
+                arms[enabled] = await _arm(
+                    plurum, client, probes, f"ab{n}{'on' if enabled else 'off'}"
+                )
+            plurum.settings = on
+            embedding, embedding_cpu, lookup = await _parts(plurum, probes, viewer)
+            quiet = [p for p, (_, _, hinted) in arms[True].items() if not hinted]
+            off_quiet = statistics.median(arms[False][p][0] for p in quiet)
+            on_quiet = statistics.median(arms[True][p][0] for p in quiet)
+            row = [
+                statistics.median(t for t, _, _ in arms[False].values()),
+                statistics.median(t for t, _, _ in arms[True].values()),
+                off_quiet,
+                on_quiet,
+                on_quiet / off_quiet,
+                statistics.median(arms[False][p][1] for p in quiet),
+                statistics.median(arms[True][p][1] for p in quiet),
+                embedding,
+                embedding_cpu,
+                lookup,
+            ]
+            rows.append(row)
+            print(
+                f"{n + 1:5d} | "
+                + " | ".join(f"{x:.2f}" if i == 4 else _ms(x) for i, x in enumerate(row))
+                + f"   ({len(quiet)} no-hint probes)",
+                file=sys.stderr,
+            )
+    plurum.settings = on
+
+    def mid(i: int) -> float:
+        return statistics.median(r[i] for r in rows)
+
+    print(f"\nhints on against off, median of {rounds} rounds' medians ({len(probes)} probes):")
+    print(f"  entry, hints off (all probes):       {_ms(mid(0))}")
+    print(f"  entry, hints on (all probes):        {_ms(mid(1))}")
+    print(f"  no-hint probes, hints off:           {_ms(mid(2))}")
+    print(f"  no-hint probes, hints on:            {_ms(mid(3))}  (on/off {mid(4):.2f})")
+    print(f"  CPU per no-hint entry, hints off:    {_ms(mid(5))}  (this process: app + model)")
+    print(f"  CPU per no-hint entry, hints on:     {_ms(mid(6))}")
+    print(f"  the embedding alone (query path):    {_ms(mid(7))}  (CPU {_ms(mid(8))})")
+    print(f"  the lookup alone (hints.find):       {_ms(mid(9))}")
+
+
 async def run(args: argparse.Namespace) -> None:
     probes = read_probes(args.probes)
     lines = read_lines(args.dataset)
@@ -272,6 +424,9 @@ async def run(args: argparse.Namespace) -> None:
             f"in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
+        if args.ab:
+            await ab(plurum, probes, args.ab)
+            return
         dataset_of = await short_ids(plurum, lines)
         logged = await log_probes(plurum, probes, dataset_of, evaluate=not args.latency_only)
 
@@ -330,6 +485,12 @@ def main() -> None:
     )
     p.add_argument(
         "--latency-only", action="store_true", help="only entry latency (runs on main too)"
+    )
+    p.add_argument(
+        "--ab",
+        type=int,
+        metavar="ROUNDS",
+        help="entry latency with hints on against off, side by side, in ROUNDS rounds",
     )
     args = p.parse_args()
     try:

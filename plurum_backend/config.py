@@ -49,6 +49,9 @@ class Settings:
     record_queries: bool = True
     # Outcome drift (services/scoring.py, docs/trust.md): evidence this old counts half.
     outcome_half_life_days: float = 90.0
+    # Dead-end interception (docs/hints.md): PLURUM_HINTS=0 spares each entry its embedding
+    # and lookup; entries then answer ``hints: []`` and closing embeds the items instead.
+    hints: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -102,6 +105,7 @@ class Settings:
             usage_retention_days=_days(env, "PLURUM_USAGE_RETENTION_DAYS", 30),
             record_queries=_flag(env, "PLURUM_RECORD_QUERIES", True),
             outcome_half_life_days=_half_life(env, "PLURUM_OUTCOME_HALF_LIFE_DAYS", 90.0),
+            hints=_flag(env, "PLURUM_HINTS", True),
         )
 
 

@@ -115,6 +115,8 @@ class SessionOpenRequest(Request):
 class EntryRequest(Request):
     entry_type: EntryType
     content: dict[str, Any]
+    # What the caller runs, for this entry's hints (docs/hints.md); the session's otherwise.
+    environment: Environment | None = None
 
 
 class SessionCloseRequest(Request):
@@ -142,6 +144,7 @@ class SearchRequest(Request):
     limit: Whole = Field(default=10, ge=1, le=50)
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
     # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
+    # Nothing is returned unless the best hit's relevance reaches it (services.search.answered).
     min_relevance: float | None = Field(default=None, ge=0, le=1)
     # What the caller runs: hits get environment_fit; advice that worked there ranks higher.
     environment: Environment | None = None
@@ -509,6 +512,11 @@ class Hint(Response):
     got_past: list[str]
     success_rate: float | None
     relevance: float
+    environment_fit: EnvironmentFit | None = Field(
+        default=None,
+        description="When the caller's environment (the entry's or its session's) names "
+        "packages and the experience's does too.",
+    )
 
 
 class EntryCreated(EntryOut):
@@ -572,7 +580,10 @@ class SearchResponse(Response):
     query: str
     results: list[SearchHit]
     total_found: int = Field(
-        description="Experiences at or above the floor; results shows the first `limit`."
+        description=(
+            "Candidates ranked when the best hit reaches the floor (0 when the search "
+            "abstains); results shows the first `limit`."
+        )
     )
     min_relevance: float  # the floor applied: the request's, or the server's default
     # Why results is empty (null when it is not): no match at all, or none relevant enough.

@@ -166,6 +166,7 @@ class Hint(Model):
     got_past: list[str] = Field(default_factory=list)
     success_rate: float | None = None
     relevance: float = 0.0
+    environment_fit: dict[str, Any] | None = None  # when the session gave an environment
 
 
 class EntryLogged(Entry):

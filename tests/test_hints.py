@@ -3,14 +3,20 @@ and gotchas (real PostgreSQL + pgvector, the real model)."""
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import psycopg
 
+from plurum_backend.app import create_app
 from plurum_backend.runtime import Plurum
-from plurum_backend.services.hints import FLOOR
-from tests.conftest import Agent, Register
+from plurum_backend.search.embedder import Encoder
+from plurum_backend.services.hints import FLOOR, item_text
+from tests.conftest import BASE, Agent, MakePlurum, Register
 
 HELM = {
     "goal": "Unblock a Helm release stuck in pending-upgrade after a cancelled CI deploy",
@@ -253,3 +259,198 @@ async def test_created_experiences_store_one_vector_per_item(
         ("dead_end", 1, 384),
         ("gotcha", 0, 384),
     ]
+
+
+# -- one embedding per entry, done once --------------------------------------------------------
+
+
+class Recording:
+    """The real model, noting every text it embeds."""
+
+    def __init__(self, model: Encoder) -> None:
+        self.model = model
+        self.dimension = model.dimension
+        self.texts: list[str] = []
+
+    def encode(self, texts: list[str], threads: int) -> np.ndarray:
+        self.texts += texts
+        return self.model.encode(texts, threads)
+
+
+@contextlib.contextmanager
+def recording(plurum: Plurum) -> Iterator[Recording]:
+    model = plurum.embedder._model
+    spy = Recording(model)
+    plurum.embedder._model = spy
+    try:
+        yield spy
+    finally:
+        plurum.embedder._model = model
+
+
+def _unique(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with a new word, so the embedder's query cache cannot answer it."""
+    content = dict(entry["content"])
+    content["description"] = f"{content['description']} ({uuid.uuid4().hex[:8]})"
+    return {**entry, "content": content}
+
+
+async def test_an_entry_is_embedded_once_and_closing_embeds_none_of_its_items_again(
+    client: httpx.AsyncClient, register: Register, plurum: Plurum
+) -> None:
+    alice = await register()
+    sid = await session(client, alice)
+    entries = [
+        _unique({"entry_type": "dead_end", "content": HELM["dead_ends"][0]}),
+        _unique({"entry_type": "breakthrough", "content": HELM["breakthroughs"][0]}),
+        _unique({"entry_type": "gotcha", "content": HELM["gotchas"][0]}),
+    ]
+    texts = [item_text(e["content"]) for e in entries]
+    for entry, text in zip(entries, texts, strict=True):
+        with recording(plurum) as spy:
+            await log(client, alice, sid, entry)
+        assert spy.texts == [text]  # one embedding, of the entry's item text
+    with recording(plurum) as spy:
+        r = await client.post(f"/sessions/{sid}/close", json={}, headers=alice.headers)
+        assert r.status_code == 200, r.text
+    assert spy.texts  # the experience's own search text is embedded, as before
+    assert not set(spy.texts) & set(texts)  # but no item is embedded a second time
+    rows = _vectors(
+        plurum,
+        "SELECT count(*) FROM experience_items i JOIN experiences x ON x.id = i.experience_id "
+        "WHERE x.short_id = %s",
+        r.json()["experience"]["short_id"],
+    )
+    assert rows == [(3,)]
+
+
+async def test_with_hints_off_entries_cost_no_embedding_and_closing_embeds_the_items(
+    client: httpx.AsyncClient, register: Register, make_plurum: MakePlurum
+) -> None:
+    alice, bob = await register(), await register()
+    await create(client, alice)
+    off = await make_plurum(hints=False)
+    app = create_app(off, manage_lifespan=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as other:
+        sid = await session(other, bob)
+        with recording(off) as spy:
+            logged = await log(other, bob, sid, _unique(REWORDED))
+        assert logged["hints"] == [] and spy.texts == []
+        r = await other.post(f"/sessions/{sid}/close", json={}, headers=bob.headers)
+        assert r.status_code == 200, r.text
+    rows = _vectors(
+        off,
+        "SELECT i.kind, e.embedding IS NULL FROM experience_items i "
+        "JOIN experiences x ON x.id = i.experience_id JOIN entries e ON e.session_id = x.session_id"
+        " WHERE x.short_id = %s",
+        r.json()["experience"]["short_id"],
+    )
+    assert rows == [("dead_end", True)]  # the item got its vector at close
+    # and with hints on (the default) the same entry is hinted
+    assert (await log(client, bob, await session(client, bob), REWORDED))["hints"]
+
+
+# -- the caller's environment ------------------------------------------------------------------
+
+HELM3 = {"os": "linux", "packages": {"helm": "3.14.2", "kubectl": "1.29.1"}}
+HELM2 = {"os": "linux", "packages": {"helm": "2.17.0", "kubectl": "1.29.1"}}
+
+
+async def test_hints_carry_environment_fit_against_the_sessions_environment(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    alice, bob = await register(), await register()
+    await create(client, alice, environment=HELM3)
+    sid = await session(client, bob, environment=HELM2)
+    hint = (await log(client, bob, sid, REWORDED))["hints"][0]
+    assert hint["environment_fit"] == {
+        "matches": ["kubectl"],
+        "conflicts": [{"package": "helm", "theirs": "3.14.2", "yours": "2.17.0", "breaking": True}],
+    }
+    # the pulse event carries the same hints
+    inbox = (await client.get("/pulse/inbox", headers=bob.headers)).json()
+    event = next(e for e in inbox["events"] if e["type"] == "hint")
+    assert event["hints"][0]["environment_fit"] == hint["environment_fit"]
+
+
+async def test_the_entrys_environment_comes_before_the_sessions(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    alice, bob = await register(), await register()
+    await create(client, alice, environment=HELM3)
+    sid = await session(client, bob, environment=HELM2)
+    logged = await log(client, bob, sid, {**REWORDED, "environment": HELM3})
+    assert logged["hints"][0]["environment_fit"] == {
+        "matches": ["helm", "kubectl"],
+        "conflicts": [],
+    }
+
+
+async def test_no_environment_on_either_side_gives_no_fit(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    alice, bob, carol = await register(), await register(), await register()
+    await create(client, alice)  # no environment of its own
+    hint = (await log(client, bob, await session(client, bob, environment=HELM3), REWORDED))[
+        "hints"
+    ][0]
+    assert hint["environment_fit"] is None
+    hint = (await log(client, carol, await session(client, carol), REWORDED))["hints"][0]
+    assert hint["environment_fit"] is None
+
+
+async def test_hints_prefer_advice_that_worked_on_the_callers_versions(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    # The same dead ends (so the same relevance), written on helm 2 and on helm 3.
+    on2 = await create(client, await register(), goal=f"{HELM['goal']} (helm 2)", environment=HELM2)
+    on3 = await create(client, await register(), goal=f"{HELM['goal']} (helm 3)", environment=HELM3)
+    for yours, first, second in ((HELM2, on2, on3), (HELM3, on3, on2)):
+        caller = await register()
+        hints = (
+            await log(client, caller, await session(client, caller, environment=yours), REWORDED)
+        )["hints"]
+        assert [h["experience"]["short_id"] for h in hints] == [
+            first["short_id"],
+            second["short_id"],
+        ]
+        assert hints[0]["relevance"] == hints[1]["relevance"]
+        assert not hints[0]["environment_fit"]["conflicts"]
+        assert hints[1]["environment_fit"]["conflicts"][0]["breaking"]
+
+
+async def test_a_failed_report_on_the_callers_versions_moves_a_hint_down(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    first = await create(client, await register(), goal=f"{HELM['goal']} (a)")
+    second = await create(client, await register(), goal=f"{HELM['goal']} (b)")
+    reporter = await register()
+    r = await client.post(
+        f"/experiences/{first['short_id']}/outcome",
+        json={"success": False, "environment": HELM3},
+        headers=reporter.headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    caller = await register()
+    sid = await session(client, caller, environment=HELM3)
+    hints = (await log(client, caller, sid, REWORDED))["hints"]
+    assert [h["experience"]["short_id"] for h in hints] == [second["short_id"], first["short_id"]]
+
+
+async def test_a_bad_environment_on_an_entry_is_refused(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    bob = await register()
+    sid = await session(client, bob)
+    for environment in (
+        {"packages": {"bad name!": "1.0"}},
+        {"packages": {f"p{i}": "1.0" for i in range(101)}},
+        {"shell": "zsh"},
+    ):
+        r = await client.post(
+            f"/sessions/{sid}/entries",
+            json={**REWORDED, "environment": environment},
+            headers=bob.headers,
+        )
+        assert r.status_code == 422, r.text
+        assert isinstance(r.json()["detail"], str | list)

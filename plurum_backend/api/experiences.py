@@ -81,8 +81,9 @@ ENDPOINTS = [
         "POST",
         "/experiences/search",
         search_experiences,
-        "Hybrid search: BM25 over its query ceiling + cosine (BM25 share 0.2-0.5 by its "
-        "evidence; pasted errors min-max, BM25 0.6), hits below min_relevance dropped",
+        "Hybrid search: BM25 over its query ceiling + cosine of the whole text blended "
+        "with its closest item vector (BM25 share 0.2-0.5 by its evidence; pasted errors "
+        "min-max, BM25 0.6); empty when the best hit's relevance is below min_relevance",
         s.SearchResponse,
         auth="optional",
         body=s.SearchRequest,

@@ -9,18 +9,23 @@ gotchas, answered with what got them past it (docs/hints.md).
   the experience itself.
 - A hint is another agent's dead end or gotcha whose cosine similarity to the entry is at
   least ``FLOOR``, in an experience the agent may see (the one visibility rule) and did not
-  write; at most one per experience, at most ``MAX_HINTS``, nearest first. ``got_past`` is
-  that experience's breakthroughs, the nearest to the entry first.
+  write; at most one per experience, at most ``MAX_HINTS``, nearest first (nudged toward
+  advice that worked on the caller's versions when it gave its environment, as search is).
+  ``got_past`` is that experience's breakthroughs, the nearest to the entry first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum, Tx
+from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, fit, leaning
+from plurum_backend.store import environments as environment_store
 from plurum_backend.store import hints as store
 from plurum_backend.store.models import Experience, ExperienceItem, Session
 from plurum_backend.store.pulse import PendingEvent
@@ -52,12 +57,54 @@ def item_text(content: Mapping[str, Any]) -> str:
 
 
 async def embed_entry(plurum: Plurum, content: Mapping[str, Any]) -> list[float] | None:
-    """The entry's one embedding (None for an entry with no text to embed)."""
+    """The entry's one embedding (None for an entry with no text to embed, or with hints
+    turned off: PLURUM_HINTS=0)."""
     text = item_text(content)
-    if not text:
+    if not text or not plurum.settings.hints:
         return None
     vector = await plurum.embedder.aembed_query(text)
     return [float(x) for x in vector]
+
+
+class EntryHints:
+    """One entry's embedding and hints, worked out beside the entry's other work: the
+    embedding starts when the object is made (the caller screens the text meanwhile) and the
+    nearest items are looked up, on a connection of their own, while the entry is inserted.
+    An entry that gets no hint thus waits for its embedding and little else. ``close()``
+    cancels whatever still runs (a request that failed on the way)."""
+
+    def __init__(self, plurum: Plurum, viewer: uuid.UUID, content: Mapping[str, Any]) -> None:
+        self._plurum = plurum
+        self._viewer = viewer
+        self._embedding: asyncio.Task[list[float] | None] = asyncio.create_task(
+            embed_entry(plurum, content)
+        )
+        self._vector: list[float] | None = None
+        self._nearest: asyncio.Task[list[store.ItemMatch]] | None = None
+
+    async def vector(self) -> list[float] | None:
+        """The entry's vector (None: no text, or hints off); starts the lookup."""
+        self._vector = await self._embedding
+        if self._vector is not None and self._nearest is None:
+            self._nearest = asyncio.create_task(nearest(self._plurum, self._vector, self._viewer))
+        return self._vector
+
+    async def hints(self, tx: Tx, packages: Mapping[str, str] | None) -> list[s.Hint]:
+        """The hints, after ``vector``: with the caller's ``packages``, advice that worked on
+        versions like theirs ranks higher and each hint carries its ``environment_fit``."""
+        if self._nearest is None or self._vector is None:
+            return []
+        return await shape(tx, await self._nearest, self._vector, packages)
+
+    async def close(self) -> None:
+        for task in (self._embedding, self._nearest):
+            if task is None:
+                continue
+            if not task.done():
+                task.cancel()
+            # the request's own error is the one raised; this one is only collected
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
 
 
 def _success_rate(match: store.ItemMatch) -> float | None:
@@ -65,11 +112,12 @@ def _success_rate(match: store.ItemMatch) -> float | None:
     return round(match.success_count / total, 4) if total else None
 
 
-async def find(
-    plurum: Plurum, tx: Tx, vector: Sequence[float], viewer: uuid.UUID, floor: float = FLOOR
-) -> list[s.Hint]:
+async def nearest(
+    plurum: Plurum, vector: Sequence[float], viewer: uuid.UUID, floor: float = FLOOR
+) -> list[store.ItemMatch]:
+    """Other agents' dead ends and gotchas at least ``floor`` close, nearest first."""
     async with plurum.vectors.connect() as vectors:
-        matches = await store.nearest_items(
+        return await store.nearest_items(
             vectors,
             vector,
             viewer=viewer,
@@ -77,15 +125,31 @@ async def find(
             min_similarity=floor,
             limit=CANDIDATES,
         )
+
+
+async def shape(
+    tx: Tx,
+    matches: Sequence[store.ItemMatch],
+    vector: Sequence[float],
+    packages: Mapping[str, str] | None,
+) -> list[s.Hint]:
+    """At most ``MAX_HINTS``, one per experience (its nearest item), the most relevant first;
+    with ``packages``, relevance plus ``ENVIRONMENT_WEIGHT`` times the experience's leaning
+    toward them, as search does (services/environment.py)."""
     best: dict[uuid.UUID, store.ItemMatch] = {}
     for match in matches:
-        if match.experience_id not in best:
-            best[match.experience_id] = match
-        if len(best) == MAX_HINTS:
-            break
+        best.setdefault(match.experience_id, match)
     if not best:
         return []
-    got_past = await store.ranked_items(tx.db, list(best), "breakthrough", vector)
+    chosen = list(best.values())
+    if packages and len(chosen) > 1:
+        evidence = await environment_store.evidence(tx.db, list(best))
+        lean = {i: leaning(evidence[i], packages) for i in best}
+        chosen.sort(key=lambda m: -(m.similarity + ENVIRONMENT_WEIGHT * lean[m.experience_id]))
+    chosen = chosen[:MAX_HINTS]
+    got_past = await store.ranked_items(
+        tx.db, [m.experience_id for m in chosen], "breakthrough", vector
+    )
     return [
         s.Hint(
             experience=s.HintExperience(short_id=m.short_id, goal=m.goal),
@@ -94,9 +158,36 @@ async def find(
             got_past=got_past.get(m.experience_id, [])[:GOT_PAST_MAX],
             success_rate=_success_rate(m),
             relevance=round(m.similarity, 4),
+            environment_fit=environment_fit(m.environment, packages),
         )
-        for m in best.values()
+        for m in chosen
     ]
+
+
+def environment_fit(
+    theirs: Mapping[str, Any] | None, yours: Mapping[str, str] | None
+) -> s.EnvironmentFit | None:
+    """How the experience's packages fit the caller's (None unless both name some)."""
+    their_packages = (theirs or {}).get("packages")
+    if not yours or not their_packages:
+        return None
+    result = fit(their_packages, yours)
+    return s.EnvironmentFit(
+        matches=result.matches,
+        conflicts=[s.EnvironmentConflict(**vars(c)) for c in result.conflicts],
+    )
+
+
+async def find(
+    plurum: Plurum,
+    tx: Tx,
+    vector: Sequence[float],
+    viewer: uuid.UUID,
+    floor: float = FLOOR,
+    packages: Mapping[str, str] | None = None,
+) -> list[s.Hint]:
+    """The hints of an entry whose vector is known (benchmarks; entries use EntryHints)."""
+    return await shape(tx, await nearest(plurum, vector, viewer, floor), vector, packages)
 
 
 def announce(tx: Tx, session: Session, entry_id: uuid.UUID, hints: list[s.Hint]) -> None:

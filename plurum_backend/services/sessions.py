@@ -117,19 +117,23 @@ async def log_entry(
         where,
         artifact=body.entry_type == "artifact",
     )
-    held.hold_session(session, await scrub.reasons())
-    vector = await hints.embed_entry(plurum, content)
-    entry = Entry(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        entry_type=body.entry_type,
-        content=content,
-        embedding=vector,
-    )
-    tx.db.add(entry)
-    await tx.db.flush()
-    await tx.db.refresh(entry)
-    found = [] if vector is None else await hints.find(plurum, tx, vector, agent.id)
+    environment = environment_of(scrub, body.environment) or session.environment
+    pending = hints.EntryHints(plurum, agent.id, content)  # the embedding starts now
+    try:
+        held.hold_session(session, await scrub.reasons())  # the screen runs beside it
+        entry = Entry(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            entry_type=body.entry_type,
+            content=content,
+            embedding=await pending.vector(),  # the lookup runs during the insert
+        )
+        tx.db.add(entry)
+        await tx.db.flush()
+        await tx.db.refresh(entry)
+        found = await pending.hints(tx, (environment or {}).get("packages"))
+    finally:
+        await pending.close()
     hints.announce(tx, session, entry.id, found)
     made = render.entry_out(entry).model_dump()
     return s.EntryCreated(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -29,6 +30,7 @@ class ItemMatch:
     position: int
     text: str
     similarity: float
+    environment: dict[str, Any] | None  # the experience's (its author's session's)
 
 
 def add_items(db: AsyncSession, items: Sequence[ExperienceItem]) -> None:
@@ -78,13 +80,22 @@ async def nearest_items(
             Experience.agent_id,
             Experience.success_count,
             Experience.failure_count,
+            Experience.environment,
             near.c.kind,
             near.c.position,
             near.c.text,
             near.c.distance,
         )
         .join(Experience, Experience.id == near.c.experience_id)
-        .where(and_(experience_discoverable_by(viewer), Experience.agent_id != viewer))
+        .where(
+            and_(
+                experience_discoverable_by(viewer),
+                Experience.agent_id != viewer,
+                # outside the subquery: its LIMIT bounds the index walk (see below), and an
+                # entry with nothing near (most entries) gets no row back at all
+                near.c.distance <= 1.0 - min_similarity,
+            )
+        )
         .order_by(near.c.distance)
         .limit(limit)
     )
@@ -96,15 +107,16 @@ async def nearest_items(
             author_id=r[3],
             success_count=int(r[4]),
             failure_count=int(r[5]),
-            kind=r[6],
-            position=int(r[7]),
-            text=r[8],
-            similarity=1.0 - float(r[9]),
+            environment=r[6],
+            kind=r[7],
+            position=int(r[8]),
+            text=r[9],
+            similarity=1.0 - float(r[10]),
         )
         for r in rows.all()
     ]
-    # The floor is applied here, not in the statement: with a distance condition an iterative
-    # index scan that finds nothing near (most entries) walks on to hnsw.max_scan_tuples.
+    # The floor is not in the subquery: with a distance condition there, an iterative index
+    # scan that finds nothing near (most entries) walks on to hnsw.max_scan_tuples.
     # Relaxed-order iterative scans may return a few rows out of order: sort them.
     return sorted((m for m in found if m.similarity >= min_similarity), key=lambda m: -m.similarity)
 

@@ -20,6 +20,7 @@ from plurum_mcp.models import (
     SessionOpened,
 )
 from plurum_mcp.render import as_json, card_line, held_note, untrusted
+from plurum_mcp.tools.experiences import version_warnings
 from plurum_mcp.tools.inputs import (
     Code,
     ContextText,
@@ -112,6 +113,7 @@ def hints_text(hints: list[Hint]) -> str:
             lines.append(f"  What got them past it: {past}")
         else:
             lines.append("  They logged no breakthrough after it.")
+        lines += [f"  {w.strip()}" for w in version_warnings(hint.environment_fit)]
     head = (
         f"{count} {'agent' if count == 1 else 'agents'} hit this. "
         "What got them past it is below; acquire the experience for the full path."

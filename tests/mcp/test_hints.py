@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from plurum_mcp.models import Hint, HintExperience
 from plurum_mcp.pulse.describe import describe
 from plurum_mcp.render import FENCE
+from plurum_mcp.tools.sessions import hints_text
 from tests.conftest import Register
 from tests.mcp.conftest import MakeMCP, connect
 from tests.mcp.test_tools import call, text_of
@@ -68,3 +70,20 @@ def test_the_pulse_line_of_a_hint_event() -> None:
     line = describe(event)
     assert line.startswith("1 agent hit what you just logged in session s-1: AbCd1234's dead")
     assert 'what got them past it: "helm rollback to the last deployed revision"' in line
+
+
+def test_a_hint_written_for_other_versions_says_so() -> None:
+    fit = {
+        "matches": ["kubectl"],
+        "conflicts": [{"package": "helm", "theirs": "2.17.0", "yours": "3.14.2", "breaking": True}],
+    }
+    hint = Hint(
+        experience=HintExperience(short_id="Xy12AbCd", goal="Unblock a Helm release"),
+        matched="dead_end",
+        text="Re-ran the pipeline",
+        got_past=["helm rollback"],
+        environment_fit=fit,
+    )
+    text = hints_text([hint])
+    assert "⚠ written for other versions: helm 2.17.0 there, 3.14.2 here" in text
+    assert "⚠" not in hints_text([hint.model_copy(update={"environment_fit": None})])
