@@ -13,9 +13,11 @@ from plurum_backend.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # What runs the model (docs/search.md, "Embedding backends", has the measurements behind the
-# default: the fastest one whose nDCG@10 stays within 0.005 of torch fp32).
+# default: the fastest one whose nDCG@10 stays within 0.005 of torch fp32). Without
+# PLURUM_EMBEDDING_BACKEND, a database whose vectors one of these made keeps that one
+# (runtime.Plurum.start), so an upgrade never asks for a re-embed; a new one takes the default.
 BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "onnx"
+DEFAULT_BACKEND = "onnx-int8"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     port: int = 8000
     embedding_model: str = DEFAULT_MODEL
     embedding_backend: str = DEFAULT_BACKEND
+    embedding_backend_chosen: bool = False  # PLURUM_EMBEDDING_BACKEND was set
     models_path: Path | None = None  # PLURUM_MODEL_DIR: where ONNX exports live
     # Rate limits (0 turns one off): registrations per client address and hour; writes and
     # searches per agent (or, without a key, per client address) and minute.
@@ -86,6 +89,7 @@ class Settings:
         return cls(
             data_dir=data_dir.expanduser().resolve(),
             embedding_backend=backend,
+            embedding_backend_chosen=bool(env.get("PLURUM_EMBEDDING_BACKEND", "").strip()),
             models_path=Path(models).expanduser().resolve() if models else None,
             registrations_per_hour=_count(env, "PLURUM_REGISTRATIONS_PER_HOUR", 5),
             writes_per_minute=_count(env, "PLURUM_WRITES_PER_MINUTE", 1200),

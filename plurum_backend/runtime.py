@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from plurum_backend.config import Settings
 from plurum_backend.errors import ConfigError, InsufficientStorage, Unavailable
 from plurum_backend.hub import Hub
-from plurum_backend.search.embedder import Embedder, shared_embedder
+from plurum_backend.search.embedder import Embedder, backend_labelled, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import rescore, usage
@@ -77,6 +77,18 @@ def check_embedder(database: Database, embedder: Embedder) -> None:
         )
 
 
+def backend_for(database: Database, settings: Settings) -> str:
+    """PLURUM_EMBEDDING_BACKEND if set; otherwise the backend that made this database's
+    vectors (when it is one this version runs), so that an upgrade whose default changed keeps
+    serving without `plurum reembed`; otherwise the default."""
+    if settings.embedding_backend_chosen:
+        return settings.embedding_backend
+    recorded = embeddings.recorded(database.url)
+    if recorded is None or recorded.model != settings.embedding_model:
+        return settings.embedding_backend
+    return backend_labelled(recorded.backend) or settings.embedding_backend
+
+
 class Plurum:
     def __init__(
         self,
@@ -96,7 +108,14 @@ class Plurum:
         timeout = settings.db_timeout_s
         # the nearest-neighbour query's own pool
         self.vectors = vector_engine(database, timeout_s=timeout)
-        self.limits = Limits(settings, async_engine(database, pool_size=10, timeout_s=timeout))
+        # a rate-limit hit is one write per request: its commit need not wait for the WAL
+        # flush (a crash of PostgreSQL may forget the last fraction of a second of hits)
+        self.limits = Limits(
+            settings,
+            async_engine(
+                database, pool_size=10, timeout_s=timeout, options="-c synchronous_commit=off"
+            ),
+        )
         self.hub = Hub(database, self.sessions, connect_timeout_s=timeout)
         self.supervisor = Supervisor(database.pg_dir) if database.pg_dir else None
         # SQLAlchemy logs a traceback for every pooled connection whose reset (rollback) fails
@@ -107,6 +126,8 @@ class Plurum:
         self._tail_task: asyncio.Task[None] | None = None
         self._supervise_task: asyncio.Task[None] | None = None
         self._usage_task: asyncio.Task[None] | None = None
+        self.search_log = usage.SearchLog(self.sessions)  # search events, written in batches
+        self._search_log_task: asyncio.Task[None] | None = None
         self._rescore_task: asyncio.Task[None] | None = None
         rescore.configure(settings.outcome_half_life_days)
 
@@ -127,7 +148,7 @@ class Plurum:
         """Blocking start: database, migrations, model, index. Call before the event loop."""
         database = database or cls.open_database(settings)
         embedder = shared_embedder(
-            settings.embedding_model, settings.embedding_backend, settings.model_dir
+            settings.embedding_model, backend_for(database, settings), settings.model_dir
         )
         if embedder.dimension != EMBEDDING_DIM:
             raise ConfigError(
@@ -147,6 +168,7 @@ class Plurum:
         self._usage_task = asyncio.create_task(
             usage.prune_forever(self.sessions, self.settings.usage_retention_days)
         )
+        self._search_log_task = asyncio.create_task(self.search_log.run_forever())
         self._rescore_task = asyncio.create_task(rescore.sweep_forever(self))
         await self.hub.start()
         if self.supervisor is not None:
@@ -154,7 +176,14 @@ class Plurum:
 
     async def shutdown(self) -> None:
         # the supervisor first: nothing may restart the server once shutting down begins
-        for task in (self._supervise_task, self._tail_task, self._usage_task, self._rescore_task):
+        tasks = (
+            self._supervise_task,
+            self._tail_task,
+            self._usage_task,
+            self._search_log_task,
+            self._rescore_task,
+        )
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -168,6 +197,8 @@ class Plurum:
 
     async def close(self) -> None:
         """Close the connection pools (what a command that never served calls at its end)."""
+        with contextlib.suppress(Exception):  # the last searches' events (telemetry)
+            await self.search_log.flush()
         await self.limits.close()
         await self.vectors.dispose()
         await self.engine.dispose()

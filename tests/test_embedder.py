@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 
 from plurum_backend.search.embedder import shared_embedder
+from tests.conftest import MODEL_DIR
 
 
 def test_embeddings_are_unit_length_and_queries_match_documents() -> None:
@@ -41,3 +42,27 @@ async def test_documents_written_while_the_model_is_busy_share_one_call() -> Non
     assert embedder.calls - calls == 1  # the twelve waited for the batch, then went together
     for text, vector in zip(texts, together, strict=True):
         assert float(np.dot(vector, embedder.embed([text])[0])) > 0.9999
+
+
+LONG = (
+    "The connection pool of the API server ran out under load because every request opened a "
+    "transaction before authenticating, held it while waiting for the rate limiter, and only "
+    "released it after rendering the response. "
+) * 6  # well past the model's 256 word pieces: truncated as sentence-transformers does
+
+
+def test_onnx_backends_make_torch_s_vectors() -> None:
+    """The exported graphs (eager attention, ONNX Runtime's fusions, int8 per channel) give
+    what sentence-transformers on torch gives, alone or in a batch of uneven lengths."""
+    texts = [LONG, "pip install hangs on a private index", "Deploy to ECS Fargate", "x"]
+    reference = shared_embedder(backend="torch", model_dir=MODEL_DIR).embed(texts)
+    fp32 = shared_embedder(backend="onnx", model_dir=MODEL_DIR)
+    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
+    batch = fp32.embed(texts)
+    assert np.min(np.sum(batch * reference, axis=1)) > 0.9999
+    for i, text in enumerate(texts):
+        assert np.allclose(fp32.embed([text])[0], batch[i], atol=1e-5)
+    quantized = int8.embed(texts)
+    assert np.min(np.sum(quantized * reference, axis=1)) > 0.99
+    # each text runs alone: its vector does not depend on the texts beside it
+    assert np.array_equal(int8.embed([texts[1]])[0], quantized[1])

@@ -1,9 +1,11 @@
 """The database records which embedder made its vectors; `plurum reembed` moves them online.
 
-Real PostgreSQL, the real model on three backends (onnx, the default; torch; onnx-int8).
+Real PostgreSQL, the real model on three backends (onnx-int8, the default; torch; onnx).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -12,11 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from plurum_backend.app import create_app
+from plurum_backend.config import DEFAULT_BACKEND, Settings
 from plurum_backend.errors import ConfigError
-from plurum_backend.runtime import Plurum, check_embedder
+from plurum_backend.runtime import Plurum, backend_for, check_embedder
 from plurum_backend.search import vectors
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.search.embedder import shared_embedder
+from plurum_backend.search.embedder import label_of, shared_embedder
 from plurum_backend.services import reembed as service
 from plurum_backend.services.hints import item_text
 from plurum_backend.store import embeddings
@@ -58,7 +61,7 @@ async def test_start_records_the_embedder_and_refuses_another(
     await _seed(client, register, 1)
     recorded = embeddings.recorded(plurum.database.url)
     assert recorded == vectors.identity(plurum.embedder)
-    assert recorded is not None and recorded.backend == "onnx/r1"
+    assert recorded is not None and recorded.backend == label_of(DEFAULT_BACKEND)
     torch = shared_embedder(backend="torch", model_dir=MODEL_DIR)
     with pytest.raises(ConfigError) as refused:
         check_embedder(plurum.database, torch)
@@ -70,7 +73,9 @@ async def test_reembed_swaps_online_and_resumes_after_a_kill(
     plurum: Plurum, client: httpx.AsyncClient, register: Register
 ) -> None:
     await _seed(client, register, 6)
-    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
+    # to the other ONNX backend than the one the server runs (the default)
+    other = "onnx" if plurum.embedder.backend == "onnx-int8" else "onnx-int8"
+    int8 = shared_embedder(backend=other, model_dir=MODEL_DIR)
     before = {e.id: np.array(e.embedding) for e in await _stored(plurum)}
 
     # a run killed after its first page: the page it committed is kept
@@ -136,6 +141,29 @@ async def test_unchanged_text_is_not_embedded_again(plurum: Plurum) -> None:
         await db.rollback()
 
 
+async def test_a_backend_not_chosen_follows_the_database(plurum: Plurum, tmp_path: Path) -> None:
+    """Without PLURUM_EMBEDDING_BACKEND a server keeps the backend whose vectors the database
+    holds (an upgrade that changed the default needs no re-embed); chosen, it is obeyed."""
+    url = plurum.database.url
+    recorded = embeddings.recorded(url)
+    assert recorded is not None
+    unset = Settings.from_env({"PLURUM_DATA_DIR": str(tmp_path)})
+    chosen = Settings.from_env(
+        {"PLURUM_DATA_DIR": str(tmp_path), "PLURUM_EMBEDDING_BACKEND": "torch"}
+    )
+    assert not unset.embedding_backend_chosen and chosen.embedding_backend_chosen
+    try:
+        for label, expected in (("onnx/r1", "onnx"), ("torch", "torch"), ("onnx-int8/r1", None)):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE embedding_meta SET backend = %s WHERE id = 1", (label,))
+            # a label no backend makes today (an old int8 recipe): the default, then refusal
+            assert backend_for(plurum.database, unset) == (expected or DEFAULT_BACKEND)
+            assert backend_for(plurum.database, chosen) == "torch"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE embedding_meta SET backend = %s WHERE id = 1", (recorded.backend,))
+
+
 async def _item_rows(plurum: Plurum) -> list[tuple[str, str, list[float] | None, object]]:
     """(key, text, vector, next vector) of every item."""
     async with plurum.reading() as db:
@@ -186,7 +214,8 @@ async def test_reembed_moves_item_and_entry_vectors_and_resumes_after_a_kill(
     items_before = {k: v for k, _, v, _ in await _item_rows(plurum)}
     assert len(items_before) >= 5 and all(v is not None for v in items_before.values())
 
-    int8 = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)
+    other = "onnx" if plurum.embedder.backend == "onnx-int8" else "onnx-int8"
+    int8 = shared_embedder(backend=other, model_dir=MODEL_DIR)
     experiences = 3
 
     def kill_among_the_items(done: int, total: int) -> None:
@@ -257,7 +286,7 @@ async def test_reembed_moves_item_and_entry_vectors_and_resumes_after_a_kill(
         assert "hnsw (embedding vector_cosine_ops)" in definition and "m='32'" in definition
 
     # a server on the new backend: hints and search work on the new vectors
-    moved = await make_plurum(embedding_backend="onnx-int8")
+    moved = await make_plurum(embedding_backend=other)
     app = create_app(moved, manage_lifespan=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=BASE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -25,7 +26,7 @@ SECRET_GOAL = "Rotate the vault root token for project nightingale"
 
 def rows(database: Database) -> list[dict[str, Any]]:
     with psycopg.connect(database.url, autocommit=True) as conn:
-        cur = conn.execute("SELECT * FROM usage_events ORDER BY id")
+        cur = conn.execute("SELECT * FROM usage_events ORDER BY created_at, id")
         names = [d.name for d in cur.description or []]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
@@ -79,6 +80,7 @@ async def test_requests_are_logged_with_their_figures(
     )
     assert r.status_code == 404
 
+    await plurum.search_log.flush()  # searches are written in batches, stamped when made
     events = rows(database)
     assert [e["kind"] for e in events] == [
         "publish", "publish", "search", "search", "acquire", "acquire", "outcome", "vote", "vote",
@@ -131,13 +133,14 @@ async def test_queries_are_scrubbed_or_not_kept(
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             r = await client.post("/experiences/search", json={"query": f"git push {token}"})
             assert r.status_code == 200
+        await plurum.search_log.flush()
     kept, dropped = rows(database)
     assert kept["query"].startswith("git push [REDACTED") and token not in kept["query"]
     assert dropped["query"] is None and dropped["result_count"] == 0
 
 
 async def test_logging_never_fails_the_request(
-    client: httpx.AsyncClient, register: Register, database: Database
+    client: httpx.AsyncClient, register: Register, database: Database, plurum: Plurum
 ) -> None:
     author, agent = await register(), await register()
     short = await publish(client, author.headers)
@@ -146,6 +149,7 @@ async def test_logging_never_fails_the_request(
     try:
         r = await client.post("/experiences/search", json={"query": "pip"}, headers=agent.headers)
         assert r.status_code == 200 and r.json()["results"]
+        await plurum.search_log.flush()  # the batch is refused and dropped, with a warning
         r = await client.post(
             f"/experiences/{short}/outcome", json={"success": False}, headers=agent.headers
         )
@@ -183,7 +187,7 @@ def test_settings() -> None:
 
 
 async def test_plurum_usage_command(
-    client: httpx.AsyncClient, register: Register, database: Database
+    client: httpx.AsyncClient, register: Register, database: Database, plurum: Plurum
 ) -> None:
     agent = await register()
     short = await publish(client, agent.headers)
@@ -191,6 +195,8 @@ async def test_plurum_usage_command(
     await client.post(
         f"/experiences/{short}/acquire", json={"mode": "summary"}, headers=agent.headers
     )
+    await asyncio.sleep(1.5 * plurum.search_log.FLUSH_EVERY_S)  # written by the background task
+    assert len(plurum.search_log) == 0
 
     def plurum(*args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PLURUM_DATABASE_URL": database.url, "HF_HUB_OFFLINE": "1"}
@@ -218,3 +224,11 @@ async def test_plurum_usage_command(
 
     bad = plurum("--days", "0")
     assert bad.returncode == 2 and "expected at least 1" in bad.stderr
+
+
+async def test_search_log_is_bounded(plurum: Plurum, database: Database) -> None:
+    """An outage cannot grow memory: past its limit the queue drops its oldest events."""
+    log = usage.SearchLog(plurum.sessions)
+    for i in range(log.LIMIT + 3):
+        log.add({"kind": "search", "query": str(i)})
+    assert len(log) == log.LIMIT and log.dropped == 3

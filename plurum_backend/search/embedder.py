@@ -104,10 +104,23 @@ def load_encoder(model_name: str, backend: str, model_dir: Path) -> Encoder:
     return OnnxEncoder(source, model_file, quantized=backend == "onnx-int8")
 
 
-def _recipe() -> int:
-    from plurum_backend.search.onnx_model import RECIPE
+def _recipe(backend: str) -> int:
+    from plurum_backend.search.onnx_model import VECTOR_RECIPE
 
-    return RECIPE
+    return VECTOR_RECIPE[backend]
+
+
+def label_of(backend: str) -> str:
+    """What the database records as the maker of a backend's vectors: an ONNX backend with
+    its recipe number (a new recipe makes slightly different vectors)."""
+    return backend if backend == "torch" else f"{backend}/r{_recipe(backend)}"
+
+
+def backend_labelled(label: str) -> str | None:
+    """The backend whose vectors carry ``label`` today, if any."""
+    from plurum_backend.config import BACKENDS
+
+    return next((b for b in BACKENDS if label_of(b) == label), None)
 
 
 class Embedder:
@@ -144,7 +157,7 @@ class Embedder:
         self.backend = backend
         # what the database records as the maker of its vectors: an ONNX export's recipe
         # number is part of it (a new recipe makes slightly different vectors)
-        self.label = backend if backend == "torch" else f"{backend}/r{_recipe()}"
+        self.label = label_of(backend)
         self._threads = os.cpu_count() or 1  # batches: one thread per core
         self.dimension = self._model.dimension
         self._cache_lock = threading.Lock()  # never held while the model runs

@@ -27,9 +27,14 @@ import numpy as np
 
 from plurum_backend.errors import ConfigError
 
-# Bump when the export or quantisation recipe changes: it names the file (so an old export is
-# never loaded by mistake) and the database's record of which backend made its vectors.
-RECIPE = 1
+# Bump when the export or quantisation recipe changes: it names the export file, so an old
+# export is never loaded by mistake.
+RECIPE = 2
+# The part of the recipe that decides the vectors, per backend: what the database records as
+# the maker of its vectors. The fp32 graph of recipe 2 computes what recipe 1's did (cosine
+# 1.0000 to torch either way), so a database embedded by `onnx/r1` needs no re-embedding;
+# int8 recipe 2 quantises a different graph and makes (slightly) different vectors.
+VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 2}
 BATCH_SIZE = 32
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -42,17 +47,22 @@ def onnx_path(model_dir: Path, model_name: str, backend: str) -> Path:
 def export(source: str, target: Path, quantize: bool) -> None:
     """Export the weights in ``source`` to ``target`` (fp32, or dynamic int8 if ``quantize``).
 
-    Int8 quantises the weight matrices of every MatMul, one scale per output channel (the
-    products of two activations inside attention stay fp32, as do the embeddings). One scale
-    per matrix, ONNX Runtime's default, left SciFact abstracts at cosine 0.90 to torch fp32
-    (min 0.79); per channel they stay at 0.993 (min 0.985).
+    Three steps, each measured (docs/performance.md, Embedding backends):
+    - the encoder is traced with eager attention: the SDPA path's graph guards its softmax
+      against NaN rows (``IsNaN`` + ``Where`` on every attention matrix), a third of ONNX
+      Runtime's time on a 256-token text, for rows that a real mask never has;
+    - ONNX Runtime's BERT fusions then replace each layer's attention by one ``Attention``
+      kernel, and fuse the embeddings, LayerNorms and GELUs (same vectors: cosine 1.0000);
+    - int8 quantises the weight matrices of every MatMul, one scale per output channel (the
+      embeddings and attention's activation products stay fp32). One scale per matrix, ONNX
+      Runtime's default, left SciFact abstracts at cosine 0.90 to torch fp32 (min 0.79).
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModel.from_pretrained(source).eval()
+    model = AutoModel.from_pretrained(source, attn_implementation="eager").eval()
 
     class Hidden(torch.nn.Module):
         """The encoder's last hidden state, with inputs passed by name (the ONNX graph's)."""
@@ -70,32 +80,56 @@ def export(source: str, target: Path, quantize: bool) -> None:
     sample = tokenizer(texts, padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
-        fp32 = Path(tmp) / "model.onnx"
+        traced = Path(tmp) / "traced.onnx"
         with torch.no_grad():
             torch.onnx.export(
                 Hidden().eval(),
                 tuple(sample[name] for name in INPUTS),
-                str(fp32),
+                str(traced),
                 input_names=list(INPUTS),
                 output_names=["last_hidden_state"],
                 dynamic_axes=axes,
                 opset_version=17,
                 dynamo=False,
             )
-        made = fp32
+        made = _fused(traced, Path(tmp) / "fused.onnx", model.config)
         if quantize:
+            import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            made = Path(tmp) / "model-int8.onnx"
+            quantized = Path(tmp) / "model-int8.onnx"
             quantize_dynamic(
-                str(fp32),
                 str(made),
+                str(quantized),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
                 op_types_to_quantize=["MatMul"],
-                extra_options={"MatMulConstBOnly": True},
+                # the fused kernels are ONNX Runtime's own ops: their outputs are fp32
+                extra_options={
+                    "MatMulConstBOnly": True,
+                    "DefaultTensorType": onnx.TensorProto.FLOAT,
+                },
             )
+            made = quantized
         os.replace(made, target)
+
+
+def _fused(traced: Path, fused: Path, config: Any) -> Path:
+    """The graph with ONNX Runtime's BERT fusions, or as traced if this model has no BERT
+    attention to fuse (another architecture named by PLURUM_EMBEDDING_MODEL)."""
+    from onnxruntime.transformers import optimizer
+
+    heads = int(getattr(config, "num_attention_heads", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    if not heads or not hidden:
+        return traced
+    model = optimizer.optimize_model(
+        str(traced), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+    )
+    if not model.get_fused_operator_statistics().get("Attention"):
+        return traced
+    model.save_model_to_file(str(fused))
+    return fused
 
 
 def _max_tokens(source: Path) -> int:

@@ -327,8 +327,8 @@ async def search(
         min_relevance=floor,
         packages=body.environment.packages if body.environment else None,
     )
-    await usage.record_search(
-        db,
+    usage.record_search(
+        plurum.search_log,
         agent_id=viewer,
         query=body.query,
         hits=found.hits,

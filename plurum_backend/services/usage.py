@@ -1,9 +1,14 @@
 """The usage log: what agents did (searches, acquisitions, outcomes, votes, publishes,
 archives), for the operator's ``plurum usage`` and the web insights page.
 
-Services call ``record`` (or ``record_search``) inside the request's transaction, so an event
-is logged exactly when what it describes is committed. Recording never fails a request: the
-insert runs in a savepoint, and a failure is logged and forgotten. The log holds ids, counts
+Services call ``record`` inside the request's transaction, so a write's event is logged exactly
+when what it describes is committed. Searches write nothing else, so their events do not make
+the search a writing transaction: ``record_search`` queues them in the process's
+``SearchLog``, which writes them in one multi-row insert every half second (docs/performance.md:
+a search event is in the table within about a second of its answer; a clean shutdown writes
+what is queued; a crash or a database outage longer than the queue's 10,000 events loses at
+most those). Recording never fails a request: a write's insert runs in a savepoint, and a
+failure is logged and forgotten. The log holds ids, counts
 and scores, never the text of an experience; a search's query is kept (scrubbed of secrets
 like everything agents send) unless ``PLURUM_RECORD_QUERIES=0``. Events older than
 ``PLURUM_USAGE_RETENTION_DAYS`` (default 30) are pruned hourly by every running backend.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -95,25 +101,95 @@ class ScoredHit(Protocol):
     def similarity(self) -> float: ...
 
 
-async def record_search(
-    db: AsyncSession,
+def record_search(
+    searches: SearchLog,
     *,
     agent_id: uuid.UUID | None,
     query: str,
     hits: Sequence[ScoredHit],
     record_queries: bool,
 ) -> None:
-    """A search, with the number of results actually returned and the best of their scores."""
-    await record(
-        db,
-        "search",
-        agent_id=agent_id,
-        query=Scrub().text(query.strip()) if record_queries else None,
-        result_count=len(hits),
-        best_score=max((h.score for h in hits), default=None),
-        best_similarity=max((h.similarity for h in hits), default=None),
-        best_relevance=max((h.relevance for h in hits), default=None),
+    """A search, with the number of results actually returned and the best of their scores,
+    queued for the next batch (stamped now, so the log's order is the searches' order)."""
+    text = Scrub().text(query.strip()) if record_queries else None
+    searches.add(
+        {
+            "created_at": datetime.now(UTC),
+            "kind": "search",
+            "agent_id": agent_id,
+            "experience_id": None,
+            "query": None if text is None else text[:QUERY_MAX_CHARS],
+            "result_count": len(hits),
+            "best_score": max((h.score for h in hits), default=None),
+            "best_similarity": max((h.similarity for h in hits), default=None),
+            "best_relevance": max((h.relevance for h in hits), default=None),
+            "mode": None,
+            "success": None,
+            "vote": None,
+        }
     )
+
+
+class SearchLog:
+    """Search events queued in memory and written in batches, off the request path.
+
+    A search used to insert its event in its own transaction: a savepoint, an insert and a
+    commit that waited for the WAL flush, on every search, for telemetry. Now the request
+    appends to a deque and a background task writes everything queued in one ``INSERT`` per
+    ``FLUSH_EVERY_S``, in a transaction that does not wait for its WAL flush
+    (``synchronous_commit = off``: a crash of PostgreSQL itself may lose the last fraction
+    of a second of events, never anything else). A database fault keeps the batch for the
+    next try; an insert the database refuses (a constraint) drops that batch with a warning;
+    past ``LIMIT`` queued events the oldest are dropped, so an outage cannot grow memory.
+    """
+
+    FLUSH_EVERY_S = 0.5
+    LIMIT = 10_000
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._queue: deque[dict[str, Any]] = deque(maxlen=self.LIMIT)
+        self._lock = asyncio.Lock()  # one flush at a time: events keep their order
+        self.dropped = 0
+
+    def add(self, values: dict[str, Any]) -> None:
+        if len(self._queue) == self.LIMIT:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("usage log: %d search events dropped (queue full)", self.dropped)
+        self._queue.append(values)
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def flush(self) -> int:
+        """Write every queued event now; the number written."""
+        async with self._lock:
+            batch = list(self._queue)
+            if not batch:
+                return 0
+            try:
+                async with self._sessions() as db:
+                    await store.add_many_unflushed(db, batch)
+                    await db.commit()
+            except Exception as exc:
+                if is_fault(exc):  # the database is away: keep them for the next try
+                    log.warning("usage log: %d search events wait for the database", len(batch))
+                    return 0
+                log.warning("usage log: %d search events refused", len(batch), exc_info=True)
+            for _ in range(len(batch)):  # what arrived meanwhile stays queued
+                self._queue.popleft()
+            return len(batch)
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.FLUSH_EVERY_S)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("usage log: writing search events failed; retrying")
 
 
 # -- retention ------------------------------------------------------------------------------

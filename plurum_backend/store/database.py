@@ -79,11 +79,20 @@ def check_server(db: Database) -> None:
         ) from exc
 
 
-def async_engine(db: Database, pool_size: int = 20, timeout_s: float | None = None) -> AsyncEngine:
+def async_engine(
+    db: Database, pool_size: int = 20, timeout_s: float | None = None, options: str = ""
+) -> AsyncEngine:
     """The request pool. With ``timeout_s`` (the server's, PLURUM_DB_TIMEOUT_S) every wait
-    on the database is bounded; without it (import, export), statements may run long."""
+    on the database is bounded; without it (import, export), statements may run long.
+    ``options`` are more session settings (``-c name=value``), fixed at connect."""
     url = make_url(db.url).set(drivername="postgresql+psycopg")
     url, bounded = bounded_waits(url, timeout_s)
+    if options:
+        connect_args = dict(bounded.pop("connect_args", {}))
+        merged = [str(connect_args.get("options", "") or url.query.get("options", "")), options]
+        connect_args["options"] = " ".join(filter(None, merged))
+        url, bounded = url.difference_update_query(["options"]), {**bounded}
+        bounded["connect_args"] = connect_args
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **bounded
     )

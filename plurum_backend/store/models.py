@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
+import numpy as np
+from pgvector.sqlalchemy import Vector as PgVector
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,6 +26,29 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EMBEDDING_DIM = 384
+
+
+class Vector(PgVector):
+    """pgvector's column type, with a faster way to send a vector: pgvector formats each
+    number with ``str(float(v))`` in a Python loop (a sixth of a bulk import's time, by
+    py-spy); one ``%`` with a format of ``%.9g`` per number does it in C, 1.6× faster, and
+    nine significant digits give back every float32 exactly (pgvector stores float32)."""
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        formats: dict[int, str] = {}
+
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            numbers = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
+            fmt = formats.get(len(numbers))
+            if fmt is None:
+                fmt = formats[len(numbers)] = "[" + ",".join(["%.9g"] * len(numbers)) + "]"
+            return fmt % numbers
+
+        return process
 
 
 class Base(DeclarativeBase):

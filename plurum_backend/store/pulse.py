@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, tuple_, union, update
+from sqlalchemy import delete, func, select, text, tuple_, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend.store.models import (
@@ -35,42 +36,60 @@ class PendingEvent:
     public: bool = False  # also a row of public activity
 
 
+_WRITE_EVENTS = text(
+    """
+    WITH counter AS (
+        UPDATE pulse_counter SET last_id = last_id + :n WHERE id = 1 RETURNING last_id
+    ), events AS (
+        INSERT INTO pulse_events (id, type, payload, public)
+        SELECT (SELECT last_id FROM counter) - :n + e.ord, e.type, e.payload, e.public
+        FROM unnest(
+            CAST(:types AS text[]), CAST(:payloads AS jsonb[]), CAST(:publics AS boolean[])
+        ) WITH ORDINALITY AS e(type, payload, public, ord)
+    ), deliveries AS (
+        INSERT INTO pulse_deliveries (recipient_id, event_id)
+        SELECT d.recipient, (SELECT last_id FROM counter) - :n + d.ord
+        FROM unnest(CAST(:recipients AS uuid[]), CAST(:ords AS bigint[])) AS d(recipient, ord)
+    )
+    SELECT last_id, pg_notify(:channel, last_id::text) FROM counter
+    """
+)
+
+
 async def write_events(db: AsyncSession, events: Sequence[PendingEvent]) -> int | None:
     """Insert the events with ids from the locked counter, their deliveries, and NOTIFY;
     returns the last id.
 
     The counter row stays locked until this transaction ends, so event ids commit in order.
     An event is one row however many agents receive it; each recipient is a (recipient,
-    event) row, written by one statement.
+    event) row. All of it is one statement: the counter's lock is held from that statement
+    to the commit, one round trip, instead of four (counter, events, deliveries, notify),
+    each of which waited for a busy event loop while every other event-writing request
+    queued on the row (bench/load.py at 50 agents: 16 connections waiting on it on average;
+    docs/performance.md).
     """
     events = [e for e in events if e.recipients or e.public]
     if not events:
         return None
+    await db.flush()  # the request's own rows first: the lock is taken by the next statement
+    recipients: list[uuid.UUID] = []
+    ords: list[int] = []
+    for i, event in enumerate(events, start=1):
+        recipients += event.recipients
+        ords += [i] * len(event.recipients)
     last = await db.scalar(
-        update(PulseCounter)
-        .where(PulseCounter.id == 1)
-        .values(last_id=PulseCounter.last_id + len(events))
-        .returning(PulseCounter.last_id)
+        _WRITE_EVENTS,
+        {
+            "n": len(events),
+            "types": [e.type for e in events],
+            "payloads": [json.dumps(e.payload) for e in events],
+            "publics": [e.public for e in events],
+            "recipients": recipients,
+            "ords": ords,
+            "channel": CHANNEL,
+        },
     )
     assert last is not None, "migration 0002 creates the counter row"
-    first = int(last) - len(events) + 1
-    await db.execute(
-        insert(PulseEvent),
-        [
-            {"id": first + i, "type": e.type, "payload": e.payload, "public": e.public}
-            for i, e in enumerate(events)
-        ],
-    )
-    for i, event in enumerate(events):
-        if event.recipients:
-            await db.execute(
-                text(
-                    "INSERT INTO pulse_deliveries (recipient_id, event_id) "
-                    "SELECT unnest(CAST(:recipients AS uuid[])), :event_id"
-                ),
-                {"recipients": list(event.recipients), "event_id": first + i},
-            )
-    await db.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": str(last)})
     return int(last)
 
 

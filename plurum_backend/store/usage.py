@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Float, case, cast, delete, func, insert, select
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plurum_backend.store.models import Agent, Experience, UsageEvent
@@ -25,6 +26,13 @@ async def add(db: AsyncSession, values: dict[str, Any]) -> None:
     conn = await db.connection()
     async with conn.begin_nested():
         await conn.execute(_INSERT, values)
+
+
+async def add_many_unflushed(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append many events in one statement, in a transaction that does not wait for its WAL
+    flush at commit (telemetry: see services.usage.SearchLog)."""
+    await db.execute(sql("SET LOCAL synchronous_commit TO off"))
+    await db.execute(insert(UsageEvent), rows)
 
 
 async def prune(db: AsyncSession, before: datetime) -> int:
@@ -158,7 +166,7 @@ async def recent(db: AsyncSession, limit: int, kind: str | None = None) -> list[
         )
         .outerjoin(Agent, Agent.id == E.agent_id)
         .outerjoin(Experience, Experience.id == E.experience_id)
-        .order_by(E.id.desc())
+        .order_by(E.created_at.desc(), E.id.desc())
         .limit(limit)
     )
     if kind is not None:
