@@ -398,7 +398,7 @@ async def ab(plurum: Plurum, probes: list[Probe], rounds: int) -> None:
     print(f"  no-hint probes, hints on:            {_ms(mid(3))}  (on/off {mid(4):.2f})")
     print(f"  CPU per no-hint entry, hints off:    {_ms(mid(5))}  (this process: app + model)")
     print(f"  CPU per no-hint entry, hints on:     {_ms(mid(6))}")
-    print(f"  the embedding alone (query path):    {_ms(mid(7))}  (CPU {_ms(mid(8))})")
+    print(f"  the embedding alone (aembed_once):   {_ms(mid(7))}  (CPU {_ms(mid(8))})")
     print(f"  the lookup alone (hints.find):       {_ms(mid(9))}")
 
 
