@@ -5,6 +5,7 @@ Real PostgreSQL, the real model on three backends (onnx-int8, the default; torch
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -327,3 +328,42 @@ async def test_logging_entries_does_not_grow_the_query_cache(
     r = await client.post("/experiences/search", json={"query": "a query worth caching"})
     assert r.status_code == 200, r.text
     assert plurum.embedder.cached("a query worth caching") is not None
+
+
+async def test_entries_logged_during_a_reembed_end_with_the_new_models_vectors(
+    plurum: Plurum, client: httpx.AsyncClient, register: Register
+) -> None:
+    """Entries keep coming while the re-embed runs and swaps: each is either acknowledged
+    and then holds the new model's vector (the swap waited for it and re-embedded it), or
+    refused after the swap with 409; never stored with an old vector, and no deadlock."""
+    alice, bob = await register("alice"), await register("bob")
+    await create(client, alice)
+    sid = await session(client, bob)
+    other = "onnx" if plurum.embedder.backend == "onnx-int8" else "onnx-int8"
+    target = shared_embedder(backend=other, model_dir=MODEL_DIR)
+    finished = asyncio.Event()
+
+    async def run() -> service.ReembedReport:
+        try:
+            return await service.reembed(plurum.engine, target, page=1)
+        finally:
+            finished.set()
+
+    async def keep_logging() -> list[int]:
+        statuses: list[int] = []
+        while not finished.is_set():
+            body = {
+                "entry_type": "dead_end",
+                "content": {"description": f"Retried the stuck deploy, attempt {len(statuses)}"},
+            }
+            r = await client.post(f"/sessions/{sid}/entries", json=body, headers=bob.headers)
+            assert r.status_code in (201, 409), r.text
+            statuses.append(r.status_code)
+        return statuses
+
+    report, statuses = await asyncio.gather(run(), keep_logging())
+    assert statuses.count(201) >= 1, statuses
+    assert report.entries == statuses.count(201)
+    for content, status, vector in await _entry_rows(plurum):
+        assert status == "open" and vector is not None
+        assert _close_to(vector, target.embed([item_text(content)])[0]), content
