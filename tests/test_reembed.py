@@ -309,7 +309,10 @@ async def test_reembed_moves_item_and_entry_vectors_and_resumes_after_a_kill(
     gotcha = item_text(entry["content"])
     vector = {t: v for _, t, v, _ in await _item_rows(plurum)}[gotcha]
     assert _close_to(vector, int8.embed([gotcha])[0])
-    # the old server may not log an entry with an old vector any more
+    # the old server's reads keep working on the renamed columns (its pooled connections
+    # re-plan their statements), and it may not log an entry with an old vector any more
+    r = await client.post("/experiences/search", json={"query": "helm pending-upgrade rollback"})
+    assert r.status_code == 200 and r.json()["results"], r.text
     r = await client.post(f"/sessions/{still_open}/entries", json=REWORDED, headers=bob.headers)
     assert r.status_code == 409 and "plurum reembed" in r.json()["detail"], r.text
 
