@@ -23,8 +23,9 @@ from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
-from plurum_backend.services import render, usage
+from plurum_backend.services import duplicates, render, usage
 from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
+from plurum_backend.store import clusters as cluster_store
 from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
 from plurum_backend.store import signatures as signature_store
@@ -241,6 +242,9 @@ async def relevant_hits(
     passed = [f for f in ranked if f.relevance >= min_relevance]
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
+    # One card per cluster of near-duplicates, where its best-ranked member matched.
+    clusters = await cluster_store.cluster_ids(db, [f.id for f in passed])
+    passed = duplicates.one_per_cluster(passed, clusters)
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -249,7 +253,16 @@ async def relevant_hits(
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        results += [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        linked = [clusters[f.id] for f in chunk if f.id in clusters]
+        seen = await duplicates.views(db, linked, viewer)
+        for f in chunk:
+            view = seen.get(clusters[f.id]) if f.id in clusters else None
+            if view is not None:
+                card = duplicates.hit(view, f, packages)
+                if card is not None:
+                    results.append(card)
+            elif f.id in rows:
+                results.append(render.search_hit(*rows[f.id], f, packages))
     reason = None if results else why_empty(ranked, min_relevance)
     return Relevant(results, reason, total_found=len(passed))
 
