@@ -36,13 +36,22 @@ from plurum_backend.store import clusters as store
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store.models import Experience
 
-# Both bands need both signals; the second lets a near-identical fix carry a goal phrased
-# as a symptom instead of a task. bench/duplicates.py prints the sweep they were chosen on.
-GOAL_FLOOR = 0.65
-FIX_FLOOR = 0.64
-STRONG_FIX = 0.78
-STRONG_FIX_GOAL_FLOOR = 0.50
 CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Both bands need both signals; the second lets a near-identical fix carry a goal
+    phrased as a symptom instead of a task."""
+
+    goal: float = 0.65
+    fix: float = 0.65
+    strong_fix: float = 0.78
+    strong_fix_goal: float = 0.50
+
+
+# chosen with bench/duplicates.py (the sweep and the figures are in docs/trust.md)
+SERVED = Thresholds()
 
 _VERSION = re.compile(r"(?<![\w.-])v?(\d+(?:\.\d+)*)(?![\w.])")
 
@@ -58,10 +67,13 @@ def versions_conflict(goal: str, other: str) -> bool:
     return bool(mine - theirs) and bool(theirs - mine)
 
 
-def is_duplicate(goal_similarity: float, fix_similarity: float) -> bool:
-    if goal_similarity >= GOAL_FLOOR and fix_similarity >= FIX_FLOOR:
+def is_duplicate(
+    goal_similarity: float, fix_similarity: float, thresholds: Thresholds = SERVED
+) -> bool:
+    t = thresholds
+    if goal_similarity >= t.goal and fix_similarity >= t.fix:
         return True
-    return goal_similarity >= STRONG_FIX_GOAL_FLOOR and fix_similarity >= STRONG_FIX
+    return goal_similarity >= t.strong_fix_goal and fix_similarity >= t.strong_fix
 
 
 def _unit(vector: Any) -> np.ndarray:

@@ -1,0 +1,321 @@
+"""Duplicates into consensus: which pairs does linking join, per threshold?
+
+    python -m bench.duplicates /work/shared/data/agentdev
+    python -m bench.duplicates /work/shared/data/agentdev --no-api   # the sweep only
+
+Sets (see bench/data/duplicates/README.md for how the duplicates were made):
+- the dataset's experiences (agentdev) and bench/data/experiences: independently written, so
+  a link between two of them is false unless bench/data/duplicates/judged.tsv judges the pair
+  ``same`` (or ``partial``: reported, neither true nor false). The distractor pairs of the
+  agentdev README (same technology, different problem) are reported on their own: target 0.
+- bench/data/duplicates/rewrites.jsonl: other words for 40 agentdev experiences' goal and fix
+  (written for this benchmark: a claim, not a result). The link rate on them is the recall.
+
+Part 1, the sweep: every pair's goal cosine, fix cosine (best pair among solution and
+breakthroughs) and version check, computed with the functions linking uses, judged at each
+threshold setting. It ignores candidate retrieval (linking compares only the
+``duplicates.CANDIDATES`` nearest experiences), so it bounds what the API can link.
+Part 2, the API: every experience is POSTed to a fresh instance by its own agent (agentdev,
+then bench/data/experiences, then the rewrites), and the links the API answers are counted
+with the same judgements, at the served thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import itertools
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench.instance import fresh_plurum
+from plurum_backend.app import create_app
+from plurum_backend.search.embedder import shared_embedder
+from plurum_backend.services import duplicates
+from plurum_backend.services.duplicates import SERVED, Thresholds
+from plurum_backend.services.hints import item_text
+
+BASE = "http://testserver/api/v1"
+HERE = Path(__file__).parent / "data"
+SWEEP = [
+    Thresholds(goal=g, fix=f, strong_fix=sf, strong_fix_goal=sg)
+    for g, f in (
+        (0.60, 0.62),
+        (0.62, 0.64),
+        (0.65, 0.62),
+        (0.65, 0.64),
+        (0.65, 0.65),
+        (0.65, 0.66),
+        (0.65, 0.68),
+        (0.70, 0.70),
+    )
+    for sf, sg in ((0.78, 0.50), (1.01, 1.01))
+]
+PAIR_KINDS = ("distractor", "different", "other", "partial", "same", "rewrite", "rewrite-other")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def distractor_pairs(readme: Path) -> set[tuple[str, str]]:
+    """The agentdev README's "Distractor pairs" list (x001/x002, ...)."""
+    text = readme.read_text(encoding="utf-8")
+    if "**Distractor pairs**" not in text:
+        return set()
+    section = text.split("**Distractor pairs**")[1].split("\n* **")[0]
+    return {key(a, b) for a, b in re.findall(r"\b(x\d{3})/(x\d{3})\b", section)}
+
+
+def key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def read_judged(path: Path) -> dict[tuple[str, str], str]:
+    with path.open(encoding="utf-8") as f:
+        return {key(r["a"], r["b"]): r["label"] for r in csv.DictReader(f, delimiter="\t")}
+
+
+@dataclass
+class Corpus:
+    records: list[dict[str, Any]]
+    rewrites: list[dict[str, Any]]
+    distractors: set[tuple[str, str]]
+    judged: dict[tuple[str, str], str]
+
+    def kind(self, a: str, b: str) -> str:
+        source = {r["id"]: r["source"] for r in self.rewrites}
+        if a in source or b in source:
+            rewrite, other = (a, b) if a in source else (b, a)
+            if source[rewrite] == other:
+                return "rewrite"
+            # a rewrite of x joined to something judged the same as x is a true link too
+            return self.judged.get(key(source[rewrite], other), "rewrite-other")
+        pair = key(a, b)
+        if pair in self.distractors:
+            return "distractor"
+        return self.judged.get(pair, "other")
+
+
+def fingerprints(records: list[dict[str, Any]]) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+    """Goal vectors and fix vectors, from the texts linking embeds (same model and code)."""
+    embedder = shared_embedder()
+    goals = embedder.embed([r["goal"] for r in records])
+    fix_texts = []
+    for r in records:
+        texts = duplicates.texts(r["goal"], r.get("solution"))[1:]
+        texts += [t for t in (item_text(b) for b in r.get("breakthroughs", [])) if t]
+        fix_texts.append(texts)
+    flat = embedder.embed([t for ts in fix_texts for t in ts])
+    fixes, at = [], 0
+    for ts in fix_texts:
+        fixes.append([flat[i] for i in range(at, at + len(ts))])
+        at += len(ts)
+    return goals, fixes
+
+
+@dataclass
+class Tally:
+    linked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAIR_KINDS, 0))
+    pairs: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAIR_KINDS, 0))
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    missed: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, linked: bool, label: str) -> None:
+        self.pairs[kind] += 1
+        if linked:
+            self.linked[kind] += 1
+            self.examples.setdefault(kind, []).append(label)
+        elif kind in ("same", "rewrite"):
+            self.missed.setdefault(kind, []).append(label)
+
+
+def sweep(corpus: Corpus) -> list[tuple[Thresholds, Tally]]:
+    records = corpus.records + corpus.rewrites
+    print(f"embedding {len(records)} goals and their fixes ...", file=sys.stderr, flush=True)
+    goals, fixes = fingerprints(records)
+    ids = [r["id"] for r in records]
+    base = range(len(corpus.records))
+    rewrites = range(len(corpus.records), len(records))
+    pairs = list(itertools.combinations(base, 2))
+    pairs += [(r, b) for r in rewrites for b in base]
+    print(f"scoring {len(pairs)} pairs ...", file=sys.stderr, flush=True)
+    goal_cos = goals @ goals.T
+    scored = []
+    for a, b in pairs:
+        conflict = duplicates.versions_conflict(records[a]["goal"], records[b]["goal"])
+        fix = duplicates.fix_similarity(fixes[a], fixes[b])
+        scored.append((ids[a], ids[b], float(goal_cos[a, b]), fix, conflict))
+    results = []
+    for thresholds in [SERVED, *SWEEP]:
+        tally = Tally()
+        for a, b, goal, fix, conflict in scored:
+            linked = not conflict and duplicates.is_duplicate(goal, fix, thresholds)
+            tally.add(corpus.kind(a, b), linked, f"{a}~{b} goal={goal:.3f} fix={fix:.3f}")
+        results.append((thresholds, tally))
+    return results
+
+
+@dataclass
+class ApiRun:
+    tally: Tally
+    create_seconds: list[float]
+
+
+async def through_api(corpus: Corpus) -> ApiRun:
+    """POST every experience by its own agent; count the links the API answers."""
+    tally = Tally()
+    seconds: list[float] = []
+    async with fresh_plurum() as plurum:
+        app = create_app(plurum, manage_lifespan=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, timeout=120) as client:
+            dataset_of: dict[str, str] = {}  # short_id -> dataset id
+            records = corpus.records + corpus.rewrites
+            for n, record in enumerate(records, 1):
+                r = await client.post(
+                    "/agents/register", json={"name": "dup bench", "username": f"dup{n}"}
+                )
+                r.raise_for_status()
+                headers = {"Authorization": f"Bearer {r.json()['api_key']}"}
+                body = {
+                    k: v
+                    for k, v in record.items()
+                    if k in ("goal", "solution", "context", "tags")
+                    or k in ("dead_ends", "breakthroughs", "gotchas", "artifacts")
+                }
+                started = time.perf_counter()
+                r = await client.post("/experiences", json=body, headers=headers)
+                seconds.append(time.perf_counter() - started)
+                if r.status_code != 201:
+                    raise SystemExit(f"POST /experiences {record['id']}: {r.status_code} {r.text}")
+                created = r.json()
+                dataset_of[created["short_id"]] = record["id"]
+                cluster = created["cluster"]
+                linked = (
+                    {dataset_of[m["short_id"]] for m in cluster["members"]} if cluster else set()
+                )
+                # a new experience is compared with every earlier one: each earlier one is a
+                # pair, linked if the API put both in one cluster
+                earlier = records[: n - 1]
+                if record in corpus.rewrites:
+                    earlier = corpus.records
+                for other in earlier:
+                    kind = corpus.kind(record["id"], other["id"])
+                    tally.add(kind, other["id"] in linked, f"{record['id']}~{other['id']}")
+                if n % 50 == 0 or n == len(records):
+                    print(f"  posted {n}/{len(records)}", file=sys.stderr, flush=True)
+    return ApiRun(tally, seconds)
+
+
+def line(name: str, tally: Tally) -> str:
+    def share(kind: str) -> str:
+        return f"{tally.linked[kind]}/{tally.pairs[kind]}"
+
+    rate = tally.linked["rewrite"] / tally.pairs["rewrite"] if tally.pairs["rewrite"] else 0.0
+    return (
+        f"{name:<34} {share('distractor'):>8} {share('different'):>8} {share('other'):>10} "
+        f"{share('rewrite-other'):>10} {share('rewrite'):>7} ({rate:.0%}) {share('same'):>6} "
+        f"{share('partial'):>7}"
+    )
+
+
+HEADER = (
+    f"{'thresholds (goal/fix, strong fix)':<34} {'distr.':>8} {'differ.':>8} {'other':>10} "
+    f"{'rw-other':>10} {'rewrite':>7}        {'same':>6} {'partial':>7}"
+)
+LEGEND = """\
+distr.    agentdev distractor pairs linked (same technology, different problem): target 0
+differ.   pairs judged different (version twins, same error other cause, ...): target 0
+other     every other pair of the two sets (independently written): false links, target 0
+rw-other  a rewrite linked to an experience other than its source (not judged the same)
+rewrite   rewrites linked to their source: the link rate on true duplicates
+same      pairs of the two sets judged the same problem and fix (independent write-ups)
+partial   pairs judged partly the same: reported, neither true nor false"""
+
+
+def label(t: Thresholds) -> str:
+    strong = "off" if t.strong_fix > 1 else f"{t.strong_fix:.2f}@{t.strong_fix_goal:.2f}"
+    return f"{t.goal:.2f}/{t.fix:.2f}, {strong}" + (" (served)" if t == SERVED else "")
+
+
+async def run(args: argparse.Namespace) -> None:
+    corpus = Corpus(
+        records=read_jsonl(args.dataset / "experiences.jsonl") + read_jsonl(args.experiences),
+        rewrites=read_jsonl(args.rewrites),
+        distractors=distractor_pairs(args.dataset / "README.md"),
+        judged=read_judged(args.judged),
+    )
+    report: dict[str, Any] = {"load_average": os.getloadavg()}
+    results = sweep(corpus)
+    report["sweep"] = [{"thresholds": asdict(t), **asdict(tally)} for t, tally in results]
+    api = None if args.no_api else await through_api(corpus)
+    if api is not None:
+        report["api"] = {**asdict(api.tally), "create_p50_s": statistics.median(api.create_seconds)}
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    print(
+        f"{len(corpus.records)} experiences, {len(corpus.rewrites)} rewrites, "
+        f"{len(corpus.distractors)} distractor pairs, {len(corpus.judged)} judged pairs; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print("\nPart 1: every pair, per threshold (linked/pairs)")
+    print(HEADER)
+    for thresholds, tally in results:
+        print(line(label(thresholds), tally))
+    served = results[0][1]
+    for kind in ("distractor", "different", "other", "rewrite-other", "partial"):
+        for example in served.examples.get(kind, []):
+            print(f"  served, linked {kind}: {example}")
+    for kind in ("same", "rewrite"):
+        for example in served.missed.get(kind, []):
+            print(f"  served, missed {kind}: {example}")
+    if api is not None:
+        print("\nPart 2: through the API at the served thresholds (linked/pairs)")
+        print(HEADER)
+        print(line("served, nearest candidates only", api.tally))
+        for kind in ("distractor", "different", "other", "rewrite-other", "partial"):
+            for example in api.tally.examples.get(kind, []):
+                print(f"  api, linked {kind}: {example}")
+        for kind in ("same", "rewrite"):
+            for example in api.tally.missed.get(kind, []):
+                print(f"  api, missed {kind}: {example}")
+        p50 = statistics.median(api.create_seconds)
+        print(
+            f"POST /experiences p50 {p50 * 1000:.0f} ms over {len(api.create_seconds)} "
+            f"(linking included; load average {os.getloadavg()[0]:.1f})"
+        )
+    print("\n" + LEGEND)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", type=Path, help="agentdev: experiences.jsonl and README.md")
+    parser.add_argument(
+        "--experiences", type=Path, default=HERE / "experiences" / "experiences.jsonl"
+    )
+    parser.add_argument("--rewrites", type=Path, default=HERE / "duplicates" / "rewrites.jsonl")
+    parser.add_argument("--judged", type=Path, default=HERE / "duplicates" / "judged.tsv")
+    parser.add_argument("--no-api", action="store_true", help="the sweep only")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not (args.dataset / "experiences.jsonl").is_file():
+        raise SystemExit(f"{args.dataset} has no experiences.jsonl.")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
