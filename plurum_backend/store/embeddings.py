@@ -209,6 +209,9 @@ async def swap(db: AsyncSession, target: Identity) -> None:
         # closed and abandoned sessions' vectors are never read again (only open sessions are
         # matched); dropping them keeps every stored vector from the recorded embedder
         "UPDATE sessions SET embedding = NULL WHERE status <> 'open' AND embedding IS NOT NULL",
+        # duplicate linking's goal/solution vectors are made again, by the new embedder, the
+        # next time each experience is compared (services/duplicates.py)
+        "DELETE FROM duplicate_vectors",
     ):
         await db.execute(text(statement))
     await db.execute(
