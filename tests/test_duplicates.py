@@ -206,3 +206,20 @@ async def test_an_archived_member_leaves_the_card(
     assert [h["short_id"] for h in hits][:1] == [second["short_id"]]
     assert hits[0]["confirmations"] == 1 and hits[0]["cluster"] is None
     assert (await detail(client, bob, second["short_id"]))["cluster"] is None
+
+
+async def test_a_quarantined_member_still_counts_but_does_not_stand_for_the_cluster(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    alice, bob = await register(), await register()
+    first = await create(client, alice, "helm_stuck")
+    second = await create(client, bob, "helm_stuck_reworded")
+    assert member_ids(second) == [first["short_id"]]
+    for _ in range(3):
+        await report(client, await register(), second["short_id"], False)
+    assert (await detail(client, None, second["short_id"]))["quarantined"] is True
+    hits = (await search(client, None, "helm upgrade another operation is in progress"))["results"]
+    shown = [h for h in hits if h["short_id"] in (first["short_id"], second["short_id"])]
+    assert [h["short_id"] for h in shown] == [first["short_id"]]
+    assert shown[0]["confirmations"] == 2
+    assert shown[0]["cluster"]["outcomes"]["failure"] == 3  # its failures are the fix's too
