@@ -315,9 +315,13 @@ async def run(args: argparse.Namespace) -> None:
             for example in api.tally.missed.get(kind, []):
                 print(f"  api, missed {kind}: {example}")
         p50 = statistics.median(api.create_seconds)
+        link = statistics.median(api.link_seconds)
+        p99 = statistics.quantiles(api.link_seconds, n=100)[98]
         print(
-            f"POST /experiences p50 {p50 * 1000:.0f} ms over {len(api.create_seconds)} "
-            f"(linking included; load average {os.getloadavg()[0]:.1f})"
+            f"POST /experiences p50 {p50 * 1000:.0f} ms over {len(api.create_seconds)}; of it, "
+            f"linking (store vectors, compare candidates, link) p50 {link * 1000:.0f} ms "
+            f"({link / p50:.0%} of the POST p50), p99 {p99 * 1000:.0f} ms; load average "
+            f"{os.getloadavg()[0]:.1f}"
         )
     print("\n" + LEGEND)
 
