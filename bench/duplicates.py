@@ -45,6 +45,7 @@ from plurum_backend.search.embedder import shared_embedder
 from plurum_backend.services import duplicates
 from plurum_backend.services.duplicates import SERVED, Thresholds
 from plurum_backend.services.hints import item_text
+from plurum_backend.store import clusters as cluster_store
 
 BASE = "http://testserver/api/v1"
 HERE = Path(__file__).parent / "data"
@@ -173,28 +174,50 @@ class ApiRun:
     tally: Tally
     create_seconds: list[float]
     link_seconds: list[float]
+    search_seconds: list[float] = field(default_factory=list)
+    cluster_seconds: list[float] = field(default_factory=list)  # per search, summed
+    cards_with_confirmations: int = 0
+    cards: int = 0
 
 
-def timed_linking(into: list[float]) -> None:
-    """Time ``duplicates.remember_and_link`` (what linking adds to a write) in this process."""
-    original = duplicates.remember_and_link
+def timed(owner: Any, name: str, into: list[float]) -> None:
+    """Time every call of ``owner.name`` (an async function) in this process."""
+    original = getattr(owner, name)
 
-    async def timed(*args: Any, **kwargs: Any) -> Any:
+    async def timing(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
             return await original(*args, **kwargs)
         finally:
             into.append(time.perf_counter() - started)
 
-    duplicates.remember_and_link = timed  # type: ignore[assignment]
+    setattr(owner, name, timing)
 
 
-async def through_api(corpus: Corpus) -> ApiRun:
-    """POST every experience by its own agent; count the links the API answers."""
+async def searches(client: httpx.AsyncClient, queries: list[dict[str, Any]], run: ApiRun) -> None:
+    """Every query, anonymously; how long search takes and how much of it is clusters."""
+    spent: list[float] = []
+    timed(cluster_store, "cluster_ids", spent)
+    timed(duplicates, "views", spent)
+    for query in queries:
+        spent.clear()
+        started = time.perf_counter()
+        r = await client.post("/experiences/search", json={"query": query["text"]})
+        run.search_seconds.append(time.perf_counter() - started)
+        if r.status_code != 200:
+            raise SystemExit(f"search {query['id']}: {r.status_code} {r.text}")
+        run.cluster_seconds.append(sum(spent))
+        hits = r.json()["results"]
+        run.cards += len(hits)
+        run.cards_with_confirmations += sum(1 for h in hits if h["confirmations"] > 1)
+
+
+async def through_api(corpus: Corpus, queries: list[dict[str, Any]]) -> ApiRun:
+    """POST every experience by its own agent; count the links the API answers; then search."""
     tally = Tally()
     seconds: list[float] = []
     link_seconds: list[float] = []
-    timed_linking(link_seconds)
+    timed(duplicates, "remember_and_link", link_seconds)
     async with fresh_plurum() as plurum:
         app = create_app(plurum, manage_lifespan=False)
         transport = httpx.ASGITransport(app=app)
@@ -234,7 +257,10 @@ async def through_api(corpus: Corpus) -> ApiRun:
                     tally.add(kind, other["id"] in linked, f"{record['id']}~{other['id']}")
                 if n % 50 == 0 or n == len(records):
                     print(f"  posted {n}/{len(records)}", file=sys.stderr, flush=True)
-    return ApiRun(tally, seconds, link_seconds)
+            run = ApiRun(tally, seconds, link_seconds)
+            print(f"  searching {len(queries)} queries ...", file=sys.stderr, flush=True)
+            await searches(client, queries, run)
+    return run
 
 
 def line(name: str, tally: Tally) -> str:
@@ -278,12 +304,23 @@ async def run(args: argparse.Namespace) -> None:
     report: dict[str, Any] = {"load_average": os.getloadavg()}
     results = sweep(corpus)
     report["sweep"] = [{"thresholds": asdict(t), **asdict(tally)} for t, tally in results]
-    api = None if args.no_api else await through_api(corpus)
+    queries = (
+        read_jsonl(args.dataset / "queries.jsonl")
+        if (args.dataset / "queries.jsonl").is_file()
+        else []
+    )
+    api = None if args.no_api else await through_api(corpus, queries)
     if api is not None:
         report["api"] = {
             **asdict(api.tally),
             "create_p50_s": statistics.median(api.create_seconds),
             "linking_p50_s": statistics.median(api.link_seconds),
+            "search_p50_s": statistics.median(api.search_seconds) if api.search_seconds else None,
+            "clusters_p50_s": statistics.median(api.cluster_seconds)
+            if api.cluster_seconds
+            else None,
+            "cards": api.cards,
+            "cards_with_confirmations": api.cards_with_confirmations,
         }
     if args.json:
         print(json.dumps(report, indent=1))
@@ -323,6 +360,15 @@ async def run(args: argparse.Namespace) -> None:
             f"({link / p50:.0%} of the POST p50), p99 {p99 * 1000:.0f} ms; load average "
             f"{os.getloadavg()[0]:.1f}"
         )
+        if api.search_seconds:
+            search = statistics.median(api.search_seconds)
+            spent = statistics.median(api.cluster_seconds)
+            print(
+                f"POST /experiences/search p50 {search * 1000:.0f} ms over "
+                f"{len(api.search_seconds)} queries; of it, cluster lookups and cards p50 "
+                f"{spent * 1000:.1f} ms ({spent / search:.1%}); {api.cards_with_confirmations} "
+                f"of {api.cards} cards show a cluster"
+            )
     print("\n" + LEGEND)
 
 
