@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from plurum_backend.services.duplicates import versions_conflict
+from plurum_backend.services.duplicates import environments_conflict, versions_conflict
 from tests.conftest import Agent, Register
 
 DATA: dict[str, dict[str, Any]] = {
@@ -223,3 +223,25 @@ async def test_a_quarantined_member_still_counts_but_does_not_stand_for_the_clus
     assert [h["short_id"] for h in shown] == [first["short_id"]]
     assert shown[0]["confirmations"] == 2
     assert shown[0]["cluster"]["outcomes"]["failure"] == 3  # its failures are the fix's too
+
+
+async def test_environments_on_breaking_versions_are_not_linked(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    assert environments_conflict(
+        {"packages": {"pydantic": "1.10.13"}}, {"packages": {"pydantic": "2.7.4"}}
+    )
+    assert not environments_conflict(
+        {"packages": {"pydantic": "2.6"}}, {"packages": {"pydantic": "2.7.4"}}
+    )
+    assert not environments_conflict({"packages": {"helm": "3.13"}}, None)
+    alice, bob, carol = await register(), await register(), await register()
+    await create(client, alice, "helm_stuck", environment={"packages": {"helm": "3.13.1"}})
+    other = await create(
+        client, bob, "helm_stuck_reworded", environment={"packages": {"helm": "2.17.0"}}
+    )
+    assert other["cluster"] is None
+    same = await create(
+        client, carol, "helm_stuck_reworded", environment={"packages": {"helm": "3.14.0"}}
+    )
+    assert same["confirmations"] == 2

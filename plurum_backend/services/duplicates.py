@@ -6,7 +6,8 @@ as one its author can see is linked to it as a confirmation (docs/trust.md).
   ``experience_items``). A duplicate needs both: the goal alone matches the same problem
   fixed another way, the fix alone the same command applied to another problem.
 - Goals naming different versions ("MySQL 8.0" / "MySQL 8.4") are never duplicates: the fix
-  for one version is often wrong for the other.
+  for one version is often wrong for the other; nor are experiences whose environments name
+  one package in release series that break between them (pydantic 1.10 / 2.7).
 - Candidates: the ``CANDIDATES`` nearest experiences by document vector that the author may
   discover (the one visibility rule), so a private experience of another agent is never
   compared, let alone linked.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.fusion import Fused
 from plurum_backend.services import render
+from plurum_backend.services.environment import fit
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store import clusters as store
 from plurum_backend.store import experiences as experience_store
@@ -65,6 +67,18 @@ def versions_conflict(goal: str, other: str) -> bool:
     """Each goal names a version the other does not."""
     mine, theirs = versions(goal), versions(other)
     return bool(mine - theirs) and bool(theirs - mine)
+
+
+def environments_conflict(
+    environment: Mapping[str, Any] | None, other: Mapping[str, Any] | None
+) -> bool:
+    """Both name a package, in release series that break between them (pydantic 1.10 and
+    2.7): advice for one is not a confirmation of advice for the other."""
+    mine = (environment or {}).get("packages")
+    theirs = (other or {}).get("packages")
+    if not isinstance(mine, Mapping) or not isinstance(theirs, Mapping):
+        return False
+    return fit(theirs, mine).breaking > 0
 
 
 def is_duplicate(
@@ -119,8 +133,8 @@ async def _fingerprints(
     stored = await store.vectors_of(tx.db, ids)
     missing = [i for i in ids if i not in stored]
     if missing:
-        found = await store.texts_of(tx.db, missing)
-        batch = [(i, texts(*found[i])) for i in missing if i in found]
+        found = await store.described(tx.db, missing)
+        batch = [(i, texts(found[i].goal, found[i].solution)) for i in missing if i in found]
         flat = [t for _, ts in batch for t in ts]
         embedded = list(await plurum.embedder.aembed(flat)) if flat else []
         at = 0
@@ -146,9 +160,14 @@ async def best_link(plurum: Plurum, tx: Tx, exp: Experience) -> Link | None:
         )
     if not nearest:
         return None
-    candidates = [i for i, _ in nearest]
-    goals = {i: goal for i, (goal, _) in (await store.texts_of(tx.db, candidates)).items()}
-    candidates = [i for i in candidates if i in goals and not versions_conflict(exp.goal, goals[i])]
+    found = await store.described(tx.db, [i for i, _ in nearest])
+    candidates = [
+        i
+        for i, _ in nearest
+        if i in found
+        and not versions_conflict(exp.goal, found[i].goal)
+        and not environments_conflict(exp.environment, found[i].environment)
+    ]
     prints = await _fingerprints(plurum, tx, [exp.id, *candidates])
     goal, fixes = prints[exp.id]
     best: Link | None = None

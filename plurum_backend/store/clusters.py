@@ -72,18 +72,24 @@ async def add_vectors(
     )
 
 
-async def texts_of(
-    db: AsyncSession, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[str, str | None]]:
-    """(goal, solution) of experiences, for those whose vectors are not stored yet."""
+@dataclass(frozen=True)
+class Described:
+    """What linking reads of a candidate besides its vectors."""
+
+    goal: str
+    solution: str | None
+    environment: dict[str, Any] | None
+
+
+async def described(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Described]:
     if not ids:
         return {}
     rows = await db.execute(
-        select(Experience.id, Experience.goal, Experience.solution).where(
+        select(Experience.id, Experience.goal, Experience.solution, Experience.environment).where(
             Experience.id.in_(list(ids))
         )
     )
-    return {i: (goal, solution) for i, goal, solution in rows.all()}
+    return {i: Described(goal, solution, env) for i, goal, solution, env in rows.all()}
 
 
 async def breakthrough_vectors(
