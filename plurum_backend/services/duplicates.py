@@ -259,29 +259,41 @@ def pooled(members: Iterable[store.Member], reports: Iterable[store.Report]) -> 
     )
 
 
-async def views(
-    db: AsyncSession, clusters: Iterable[uuid.UUID], viewer: uuid.UUID | None
-) -> dict[uuid.UUID, View]:
-    """The clusters as ``viewer`` sees them; those it sees fewer than two members of are left
-    out (an experience alone is no cluster, and a hidden member's existence is not told)."""
-    wanted = list(dict.fromkeys(clusters))
-    members = await store.members(db, wanted, viewer)
+@dataclass(frozen=True)
+class Clusters:
+    """The clusters around some experiences, as one viewer sees them."""
+
+    cluster_of: dict[uuid.UUID, uuid.UUID]  # every member of them, seen or not
+    views: dict[uuid.UUID, View]  # the clusters the viewer sees two members of or more
+
+    def view_of(self, experience_id: uuid.UUID) -> View | None:
+        cluster = self.cluster_of.get(experience_id)
+        return None if cluster is None else self.views.get(cluster)
+
+
+async def around(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None) -> Clusters:
+    """The clusters of ``ids`` as ``viewer`` sees them (one statement). A cluster the viewer
+    sees fewer than two members of has no view: an experience alone is no cluster, and a
+    hidden member's existence is not told."""
+    touched = await store.touching(db, ids, viewer)
     by_cluster: dict[uuid.UUID, list[store.Member]] = {}
-    for member in members:
+    for member in touched.members:
         by_cluster.setdefault(member.cluster_id, []).append(member)
-    by_cluster = {c: ms for c, ms in by_cluster.items() if len(ms) >= 2}
-    reports = await store.reports(db, [m.experience.id for ms in by_cluster.values() for m in ms])
-    of_member = {m.experience.id: c for c, ms in by_cluster.items() for m in ms}
-    found = {}
-    for cluster_id, ms in by_cluster.items():
-        mine = [r for r in reports if of_member.get(r.experience_id) == cluster_id]
-        found[cluster_id] = View(
+    of_member = {m.experience.id: m.cluster_id for m in touched.members}
+    reports: dict[uuid.UUID, list[store.Report]] = {}
+    for report in touched.reports:
+        reports.setdefault(of_member[report.experience_id], []).append(report)
+    views = {
+        cluster_id: View(
             id=cluster_id,
             members=ms,
             confirmations=len({m.experience.agent_id for m in ms}),
-            outcomes=pooled(ms, mine),
+            outcomes=pooled(ms, reports.get(cluster_id, [])),
         )
-    return found
+        for cluster_id, ms in by_cluster.items()
+        if len(ms) >= 2
+    }
+    return Clusters(touched.cluster_of, views)
 
 
 async def detail(
@@ -289,10 +301,7 @@ async def detail(
 ) -> s.ExperienceDetail:
     """The experience's detail with its cluster as the viewer sees it."""
     base = render.experience_detail(exp, username)
-    cluster_id = (await store.cluster_ids(db, [exp.id])).get(exp.id)
-    if cluster_id is None:
-        return base
-    view = (await views(db, [cluster_id], viewer)).get(cluster_id)
+    view = (await around(db, [exp.id], viewer)).view_of(exp.id)
     if view is None or exp.id not in {m.experience.id for m in view.members}:
         return base
     return base.model_copy(

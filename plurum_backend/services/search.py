@@ -25,7 +25,6 @@ from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
 from plurum_backend.services import duplicates, render, usage
 from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
-from plurum_backend.store import clusters as cluster_store
 from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
 from plurum_backend.store import signatures as signature_store
@@ -243,8 +242,8 @@ async def relevant_hits(
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # One card per cluster of near-duplicates, where its best-ranked member matched.
-    clusters = await cluster_store.cluster_ids(db, [f.id for f in passed])
-    passed = duplicates.one_per_cluster(passed, clusters)
+    clusters = await duplicates.around(db, [f.id for f in passed], viewer)
+    passed = duplicates.one_per_cluster(passed, clusters.cluster_of)
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -252,11 +251,10 @@ async def relevant_hits(
     while len(results) < limit and start < len(passed):
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
-        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        linked = [clusters[f.id] for f in chunk if f.id in clusters]
-        seen = await duplicates.views(db, linked, viewer)
+        alone = [f.id for f in chunk if clusters.view_of(f.id) is None]
+        rows = await store.with_authors(db, alone, viewer)
         for f in chunk:
-            view = seen.get(clusters[f.id]) if f.id in clusters else None
+            view = clusters.view_of(f.id)
             if view is not None:
                 card = duplicates.hit(view, f, packages)
                 if card is not None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -108,18 +108,6 @@ async def breakthrough_vectors(
     return found
 
 
-async def cluster_ids(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """The cluster of each of ``ids`` that is in one."""
-    if not ids:
-        return {}
-    rows = await db.execute(
-        select(ClusterMember.experience_id, ClusterMember.cluster_id).where(
-            ClusterMember.experience_id.in_(list(ids))
-        )
-    )
-    return {e: c for e, c in rows.all()}
-
-
 async def join(
     db: AsyncSession,
     experience_id: uuid.UUID,
@@ -149,43 +137,73 @@ async def join(
     return cluster_id
 
 
-async def members(
-    db: AsyncSession, clusters: Sequence[uuid.UUID], viewer: uuid.UUID | None
-) -> list[Member]:
-    """The members of ``clusters`` the viewer may list (readable, not archived)."""
-    if not clusters:
-        return []
+@dataclass(frozen=True)
+class Touched:
+    """Every member of the clusters some experiences are in, in one read: which cluster each
+    is in, the members the viewer may list (with their outcome reports)."""
+
+    cluster_of: dict[uuid.UUID, uuid.UUID]
+    members: list[Member]
+    reports: list[Report]
+
+
+async def touching(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None) -> Touched:
+    """One statement (it runs on every search): the members of the clusters of ``ids``,
+    loaded for a card where the viewer may list them, with their reports as JSON."""
+    if not ids:
+        return Touched({}, [], [])
+    touched = (
+        select(ClusterMember.cluster_id)
+        .where(ClusterMember.experience_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+        .scalar_subquery()
+    )
+    report = func.json_build_array(
+        Outcome.agent_id,
+        Outcome.success,
+        func.extract("epoch", Outcome.created_at),
+        Outcome.id,
+    )
+    reports = (
+        select(func.json_agg(report))
+        .where(Outcome.experience_id == ClusterMember.experience_id)
+        .correlate(ClusterMember)
+        .scalar_subquery()
+    )
+    listed = and_(Experience.id == ClusterMember.experience_id, experience_listed_for(viewer))
     rows = await db.execute(
         select(
+            ClusterMember.experience_id,
             ClusterMember.cluster_id,
             Experience,
             Agent.username,
-            experience_discoverable_by(viewer).label("discoverable"),
+            experience_discoverable_by(viewer),
+            reports,
         )
-        .join(Experience, Experience.id == ClusterMember.experience_id)
-        .join(Agent, Agent.id == Experience.agent_id)
+        .outerjoin(Experience, listed)
+        .outerjoin(Agent, Agent.id == Experience.agent_id)
         .options(
             defer(Experience.embedding, raiseload=True),
             defer(Experience.dead_ends, raiseload=True),
             defer(Experience.gotchas, raiseload=True),
             defer(Experience.artifacts, raiseload=True),
         )
-        .where(ClusterMember.cluster_id.in_(list(clusters)), experience_listed_for(viewer))
+        .where(ClusterMember.cluster_id.in_(touched)),
+        {"ids": list(ids)},
     )
-    return [Member(c, e, u, bool(d)) for c, e, u, d in rows.all()]
-
-
-async def reports(db: AsyncSession, experience_ids: Sequence[uuid.UUID]) -> list[Report]:
-    """Every outcome report on the experiences (a cluster's are few: pooled in Python)."""
-    if not experience_ids:
-        return []
-    rows = await db.execute(
-        select(
-            Outcome.experience_id,
-            Outcome.agent_id,
-            Outcome.success,
-            Outcome.created_at,
-            Outcome.id,
-        ).where(Outcome.experience_id.in_(list(experience_ids)))
-    )
-    return [Report(*row) for row in rows.all()]
+    found = Touched({}, [], [])
+    for experience_id, cluster_id, exp, username, discoverable, made in rows.all():
+        found.cluster_of[experience_id] = cluster_id
+        if exp is None:
+            continue
+        found.members.append(Member(cluster_id, exp, username, bool(discoverable)))
+        for agent_id, success, epoch, report_id in made or []:
+            found.reports.append(
+                Report(
+                    experience_id,
+                    uuid.UUID(agent_id),
+                    bool(success),
+                    datetime.fromtimestamp(float(epoch), UTC),
+                    uuid.UUID(report_id),
+                )
+            )
+    return found
