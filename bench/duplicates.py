@@ -17,7 +17,9 @@ threshold setting. It ignores candidate retrieval (linking compares only the
 ``duplicates.CANDIDATES`` nearest experiences), so it bounds what the API can link.
 Part 2, the API: every experience is POSTed to a fresh instance by its own agent (agentdev,
 then bench/data/experiences, then the rewrites), and the links the API answers are counted
-with the same judgements, at the served thresholds.
+with the same judgements, at the served thresholds; then every query of the dataset is
+searched, in passes that read clusters alternating with passes that do not, for what one card
+per cluster costs a search (a same-run ratio: timings on a shared machine are noisy).
 """
 
 from __future__ import annotations
@@ -175,6 +177,7 @@ class ApiRun:
     link_seconds: list[float]
     search_seconds: list[float] = field(default_factory=list)
     cluster_seconds: list[float] = field(default_factory=list)  # per search, summed
+    baseline_seconds: list[float] = field(default_factory=list)  # searches not reading them
     cards_with_confirmations: int = 0
     cards: int = 0
 
@@ -193,21 +196,44 @@ def timed(owner: Any, name: str, into: list[float]) -> None:
     setattr(owner, name, timing)
 
 
+async def _search(client: httpx.AsyncClient, query: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await client.post("/experiences/search", json={"query": query["text"]})
+    if r.status_code != 200:
+        raise SystemExit(f"search {query['id']}: {r.status_code} {r.text}")
+    hits: list[dict[str, Any]] = r.json()["results"]
+    return hits
+
+
 async def searches(client: httpx.AsyncClient, queries: list[dict[str, Any]], run: ApiRun) -> None:
-    """Every query, anonymously; how long search takes and how much of it is clusters."""
-    spent: list[float] = []
-    timed(duplicates, "around", spent)
+    """Every query, anonymously: a warm-up pass, then passes that read clusters alternating
+    with passes that do not (``duplicates.around`` answering "no cluster" at once), for the
+    cost of clusters as a same-run ratio; and how long reading them takes inside search."""
+    reads = duplicates.around
+
+    async def no_clusters(*args: Any, **kwargs: Any) -> duplicates.Clusters:
+        return duplicates.Clusters({}, {})
+
     for query in queries:
-        spent.clear()
-        started = time.perf_counter()
-        r = await client.post("/experiences/search", json={"query": query["text"]})
-        run.search_seconds.append(time.perf_counter() - started)
-        if r.status_code != 200:
-            raise SystemExit(f"search {query['id']}: {r.status_code} {r.text}")
-        run.cluster_seconds.append(sum(spent))
-        hits = r.json()["results"]
+        hits = await _search(client, query)
         run.cards += len(hits)
         run.cards_with_confirmations += sum(1 for h in hits if h["confirmations"] > 1)
+    spent: list[float] = []
+    timed(duplicates, "around", spent)
+    timing = duplicates.around
+    for round_ in range(4):
+        reading = round_ % 2 == 0
+        duplicates.around = timing if reading else no_clusters  # type: ignore[assignment]
+        for query in queries:
+            spent.clear()
+            started = time.perf_counter()
+            await _search(client, query)
+            took = time.perf_counter() - started
+            if reading:
+                run.search_seconds.append(took)
+                run.cluster_seconds.append(sum(spent))
+            else:
+                run.baseline_seconds.append(took)
+    duplicates.around = reads  # type: ignore[assignment]
 
 
 async def through_api(corpus: Corpus, queries: list[dict[str, Any]]) -> ApiRun:
@@ -317,6 +343,9 @@ async def run(args: argparse.Namespace) -> None:
             "clusters_p50_s": statistics.median(api.cluster_seconds)
             if api.cluster_seconds
             else None,
+            "search_without_clusters_p50_s": (
+                statistics.median(api.baseline_seconds) if api.baseline_seconds else None
+            ),
             "cards": api.cards,
             "cards_with_confirmations": api.cards_with_confirmations,
         }
@@ -361,11 +390,14 @@ async def run(args: argparse.Namespace) -> None:
         if api.search_seconds:
             search = statistics.median(api.search_seconds)
             spent = statistics.median(api.cluster_seconds)
+            baseline = statistics.median(api.baseline_seconds)
             print(
-                f"POST /experiences/search p50 {search * 1000:.0f} ms over "
-                f"{len(api.search_seconds)} queries; of it, reading clusters p50 "
-                f"{spent * 1000:.1f} ms ({spent / search:.1%}); {api.cards_with_confirmations} "
-                f"of {api.cards} cards show a cluster"
+                f"POST /experiences/search p50 {search * 1000:.1f} ms reading clusters, "
+                f"{baseline * 1000:.1f} ms not reading them (same run, two passes each of "
+                f"{len(api.search_seconds) // 2} queries, alternating; ratio "
+                f"{search / baseline:.2f}); reading them p50 {spent * 1000:.1f} ms (connection "
+                f"checkout included); {api.cards_with_confirmations} of {api.cards} cards "
+                f"show a cluster"
             )
     print("\n" + LEGEND)
 
