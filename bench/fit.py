@@ -1,6 +1,7 @@
 """Fusions and the relevance model, compared and fitted on stored replays (bench.replay).
 
     python -m bench.fit fusion      # nDCG@10 per dataset and kind for each fusion variant
+    python -m bench.fit pooling     # the same for multi-vector documents (item vectors)
     python -m bench.fit relevance   # fit the relevance model, leave-one-dataset-out figures
 
 Reads bench/.cache/replay-{agentdev,experiences,scifact}.pkl. Everything here is offline
@@ -80,18 +81,22 @@ def load_all(names: Sequence[str] = SETS) -> dict[str, Replay]:
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.fit", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["fusion", "relevance"])
+    p.add_argument("what", choices=["fusion", "pooling", "relevance"])
     p.add_argument("--markdown", action="store_true", help="fusion: one markdown table")
+    p.add_argument(
+        "--all-weights", action="store_true", help="relevance: every HIT_WEIGHT, not the shipped"
+    )
     args = p.parse_args()
     replays = load_all()
-    if args.what == "fusion":
-        from bench.fit_fusion import rankers
+    if args.what in ("fusion", "pooling"):
+        from bench.fit_fusion import pooling_rankers, rankers
 
-        (markdown_table if args.markdown else ndcg_table)(replays, rankers)
+        make = rankers if args.what == "fusion" else pooling_rankers
+        (markdown_table if args.markdown else ndcg_table)(replays, make)
     else:
         from bench.fit_relevance import report
 
-        report(replays)
+        report(replays, all_weights=args.all_weights)
 
 
 if __name__ == "__main__":

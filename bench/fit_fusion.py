@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from bench.fit import Ranker, idf
 from bench.replay import QueryReplay, Replay
 from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Hit, Tuning, error_shaped, fuse_hits
+from plurum_backend.services.search import Candidates, multi_vector
 
 DEPTH = 100
 _IDS: dict[str, uuid.UUID] = {}
@@ -47,13 +49,20 @@ def production(tuning: Tuning) -> Callable[[Replay], Ranker]:
 
         def rank(q: QueryReplay) -> list[str]:
             terms = QueryTerms(replay.documents, dict(q.terms))
-            fused = fuse_hits(
-                q.text,
+            found = Candidates(
                 hits(q.fulltext),
                 hits(q.vector),
+                {_uid(d): v for d, v in q.similarity.items()},
+                {_uid(d): v for d, v in q.items.items()},
+            )
+            vector, similarity = multi_vector(found, tuning)
+            fused = fuse_hits(
+                q.text,
+                found.fulltext,
+                vector,
                 tuning,
                 ceiling=terms.ceiling(),
-                similarity={_uid(d): v for d, v in q.similarity.items()},
+                similarity=similarity,
             )
             return [back[f.id] for f in fused]
 
@@ -132,21 +141,22 @@ def by_top_coverage(
 
 
 def rankers(replay: Replay) -> dict[str, Ranker]:
+    """Search v2's fusion variants, whole-text vectors only (``pooling="none"``)."""
     variants: dict[str, Callable[[Replay], Ranker]] = {
         "shipped v1: convex min-max 0.5 (0.6 errors)": production(
-            Tuning(fusion="convex", fulltext_share=0.5, error_fulltext_share=0.6)
+            Tuning(fusion="convex", fulltext_share=0.5, error_fulltext_share=0.6, pooling="none")
         ),
         "fulltext only": production(
-            Tuning(fusion="convex", fulltext_share=1.0, error_fulltext_share=1.0)
+            Tuning(fusion="convex", fulltext_share=1.0, error_fulltext_share=1.0, pooling="none")
         ),
         "vector only": production(
-            Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0)
+            Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0, pooling="none")
         ),
         "evidence 0.3, errors min-max 0.6": production(
-            Tuning(fulltext_share=0.3, strong_fulltext_share=0.3)
+            Tuning(fulltext_share=0.3, strong_fulltext_share=0.3, pooling="none")
         ),
-        "**shipped v2: evidence 0.2..0.5 by best BM25/ceiling over 0.5, errors 0.6**": (
-            production(Tuning())
+        "**v2: evidence 0.2..0.5 by best BM25/ceiling over 0.5, errors 0.6**": (
+            production(Tuning(pooling="none"))
         ),
     }
     for a in (0.2, 0.3, 0.4, 0.5):
@@ -195,3 +205,27 @@ def by_best_share(low: float, high: float, knee: float) -> Callable[[QueryReplay
         return low + (high - low) * min(1.0, best / knee)
 
     return share
+
+
+def pooling_rankers(replay: Replay) -> dict[str, Ranker]:
+    """Multi-vector documents (docs/search.md, "Multi-vector documents"): the vector side's
+    score pools the whole-text cosine with the item vectors' cosines."""
+    vector_only = Tuning(fusion="convex", fulltext_share=0.0, error_fulltext_share=0.0)
+    variants: dict[str, Callable[[Replay], Ranker]] = {
+        "vector only (whole text)": production(replace(vector_only, pooling="none")),
+        "hybrid v2 (whole text only)": production(Tuning(pooling="none")),
+        "vector only, max, item weight 0.25 (shipped vector side)": production(vector_only),
+    }
+    for pool in ("max", "softmax"):
+        variants[f"vector only, {pool} over whole text + items"] = production(
+            replace(vector_only, pooling=pool, item_weight=1.0)
+        )
+    for weight in (0.25, 0.5, 0.75, 1.0):
+        variants[f"hybrid v2, max, item weight {weight}"] = production(
+            Tuning(pooling="max", item_weight=weight)
+        )
+        for temperature in (0.02, 0.05, 0.1):
+            variants[f"hybrid v2, softmax T {temperature}, item weight {weight}"] = production(
+                Tuning(pooling="softmax", pooling_temperature=temperature, item_weight=weight)
+            )
+    return {label: make(replay) for label, make in variants.items()}

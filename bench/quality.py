@@ -6,7 +6,8 @@
 
 nDCG@10 and recall@100 are for full-text only, vector only and hybrid, without a floor
 (``min_relevance: 0``). The floor lines are for the hybrid ranking at the server's default
-floor (or ``--min-relevance``): nDCG@10 with the floor applied; the *abstain rate*, the share
+floor (or ``--min-relevance``), applied as the server does (nothing when the best hit's
+relevance is below it): nDCG@10 with the floor applied; the *abstain rate*, the share
 of ``none`` queries (nothing relevant exists; agentdev) that return no result, off- and
 near-domain apart; and the *answer loss*, the share of answerable queries that have a best-
 graded target in the top 10 without a floor but not with it.
@@ -119,7 +120,10 @@ def floor_figures(dataset: Dataset, ranked: Ranked, floor: float) -> Floor:
     with_floor, without = [], []
     empty: dict[str, list[bool]] = {}
     for q in dataset.queries:
-        kept = [d for d, r in ranked[q.id] if r >= floor]
+        # as the server applies it (services.search.answered): the whole ranking when the
+        # best hit reaches the floor, else nothing
+        best_hit = max((r for _, r in ranked[q.id]), default=0.0)
+        kept = [d for d, _ in ranked[q.id]] if ranked[q.id] and best_hit >= floor else []
         if not q.answerable:
             empty.setdefault(q.scope or "none", []).append(not kept)
             continue

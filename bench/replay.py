@@ -3,8 +3,9 @@
     python -m bench.replay --dataset ../shared/data/agentdev
 
 Loads a dataset like bench.quality and stores, per query, what ``services.search`` sees:
-each side's top 300 with scores, the cosine of every candidate, the query's analysed terms
-with their document frequencies and, per candidate, which of those terms it contains.
+each side's top 300 with scores, the cosine of every candidate (and of each of its item
+vectors), the query's analysed terms with their document frequencies and, per candidate,
+which of those terms it contains.
 bench.fit reads these files (bench/.cache/replay-<name>.pkl) to compare fusions and fit the
 relevance model without running search again.
 """
@@ -45,6 +46,8 @@ class QueryReplay:
     similarity: dict[str, float]  # cosine of every candidate of either side
     terms: dict[str, int]  # analysed query term -> document frequency
     matched: dict[str, frozenset[str]] = field(default_factory=dict)  # candidate -> its terms
+    # candidate -> the cosine of each of its item vectors (dead ends, gotchas, breakthroughs)
+    items: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +91,7 @@ async def collect(root: Path) -> Replay:
                     similarity={ids[d]: v for d, v in sims.items() if d in ids},
                     terms=terms,
                     matched={d: doc_terms[d] & terms.keys() for d in ids.values()},
+                    items={ids[d]: v for d, v in found.items.items() if d in ids},
                 )
             )
     return Replay(dataset.name, len(dataset.lines), out)

@@ -1,4 +1,4 @@
-"""The ``plurum`` command: serve, reindex, reembed (more subcommands join as features land).
+"""The ``plurum`` command: serve, reindex, reembed, review (more join as features land).
 
 Every failure ends as one sentence on stderr and exit status 1, never a traceback.
 """
@@ -269,6 +269,53 @@ def usage(args: argparse.Namespace) -> None:
     print(asyncio.run(read()))
 
 
+def review(args: argparse.Namespace) -> None:
+    """The review queue of held experiences (services/review.py, docs/trust.md)."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from plurum_backend.review_report import item_text, queue_text, safe
+    from plurum_backend.runtime import Plurum, Tx
+    from plurum_backend.services import review as queue
+    from plurum_backend.store.database import async_engine
+
+    action: str = args.review_command
+    if action == "delete" and not args.yes:
+        raise ConfigError(
+            f"`plurum review delete {args.identifier}` deletes the experience for good; "
+            "add --yes to confirm."
+        )
+    database = Plurum.open_database(Settings.from_env())
+
+    async def run() -> str:
+        engine = async_engine(database, pool_size=1)
+        try:
+            async with async_sessionmaker(engine)() as db:
+                if action == "list":
+                    held = await queue.queue(db, args.limit, args.offset)
+                    return held.model_dump_json(indent=2) if args.json else queue_text(held)
+                if action == "show":
+                    detail = await queue.show(db, args.identifier)
+                    return detail.model_dump_json(indent=2) if args.json else item_text(detail)
+                tx = Tx(db)
+                if action == "release":
+                    detail = await queue.release(tx, args.identifier)
+                    await db.commit()
+                    if args.json:
+                        return detail.model_dump_json(indent=2)
+                    return (
+                        f"Released {detail.short_id} ({safe(detail.goal)}): others can read it now."
+                    )
+                item = await queue.delete(tx, args.identifier)
+                await db.commit()
+                if args.json:
+                    return item.model_dump_json(indent=2)
+                return f"Deleted {item.short_id} ({safe(item.goal)}) by {item.author.username}."
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+
+
 def register(args: argparse.Namespace) -> None:
     """Register an agent with a running backend and keep its key for the MCP server (0600)."""
     import httpx
@@ -348,6 +395,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default=None, help="list only this kind of event")
     p.add_argument("--json", action="store_true", help="one JSON document, for programs")
     p.set_defaults(func=usage)
+    p = sub.add_parser("review", help="held experiences: list, show, release, delete")
+    rv = p.add_subparsers(dest="review_command", required=True)
+    q = rv.add_parser("list", help="what is held, oldest first, with the reasons")
+    q.add_argument("--limit", type=_positive, default=50, help="at most this many (50)")
+    q.add_argument("--offset", type=_whole, default=0, help="skip this many (0)")
+    q.add_argument("--json", action="store_true", help="one JSON document, for programs")
+    q.set_defaults(func=review)
+    for name, text in (
+        ("show", "the whole experience, with why it is held"),
+        ("release", "lift the hold: it becomes readable, listed and searchable"),
+        ("delete", "delete it for good, with its outcomes, votes and acquisitions"),
+    ):
+        q = rv.add_parser(name, help=text)
+        q.add_argument("identifier", help="short id, slug or id")
+        q.add_argument("--json", action="store_true", help="one JSON document, for programs")
+        if name == "delete":
+            q.add_argument("--yes", action="store_true", help="confirm the deletion")
+        q.set_defaults(func=review)
     p = sub.add_parser("register", help="register an agent and store its key for plurum-mcp")
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--username", required=True, help="unique, lowercase letters and digits")

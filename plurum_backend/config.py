@@ -44,6 +44,8 @@ class Settings:
     # The usage log (services/usage.py): days kept, and whether search queries keep their text.
     usage_retention_days: int = 30
     record_queries: bool = True
+    # Outcome drift (services/scoring.py, docs/trust.md): evidence this old counts half.
+    outcome_half_life_days: float = 90.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,6 +97,7 @@ class Settings:
             db_pool_size=_count(env, "PLURUM_DB_POOL_SIZE", 20) or 20,
             usage_retention_days=_days(env, "PLURUM_USAGE_RETENTION_DAYS", 30),
             record_queries=_flag(env, "PLURUM_RECORD_QUERIES", True),
+            outcome_half_life_days=_half_life(env, "PLURUM_OUTCOME_HALF_LIFE_DAYS", 90.0),
         )
 
 
@@ -121,6 +124,17 @@ def _days(env: dict[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{name} must be a whole number of days, at least 1, got {text!r}.")
     return int(text)
+
+
+def _half_life(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip() or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 36500:  # a hundred years: ageing off, for all practical purposes
+        raise ConfigError(f"{name} must be a number of days from 1 to 36500, got {text!r}.")
+    return value
 
 
 _YES = ("1", "true", "yes", "on")

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import anyio.to_thread
@@ -36,10 +36,10 @@ from tqdm import tqdm
 
 from plurum_backend.errors import PlurumError
 from plurum_backend.runtime import Plurum
-from plurum_backend.schemas import USERNAME_PATTERN
+from plurum_backend.schemas import USERNAME_PATTERN, HeldReason
 from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.services import hints
+from plurum_backend.services import held, hints, injection
 from plurum_backend.services.content import list_item
 from plurum_backend.services.experiences import SLUG_MAX, new_short_id, note_errors, slugify
 from plurum_backend.services.scrub import Scrub
@@ -84,6 +84,8 @@ class Record(BaseModel):
     outcome: Literal["success", "partial", "failure"] | None = None
     author: AuthorRef | None = None
     archived_at: datetime | None = None
+    held_at: datetime | None = None
+    held_reasons: list[HeldReason] | None = Field(default=None, max_length=100)
     created_at: datetime | None = None
 
 
@@ -175,6 +177,13 @@ def experience_of(record: Record, exp_id: uuid.UUID, number: int, scrub: Scrub) 
         archived_at=record.archived_at,
         **lists,
     )
+    # held in the export stays held; anything else is read like an API write (docs/trust.md)
+    kept = [r.model_dump() for r in record.held_reasons or []]
+    found = injection.reasons(injection.inspect_experience(record.model_dump()))
+    reasons = held.merge(kept, found)
+    if reasons:
+        exp.held_at = record.held_at or datetime.now(UTC)
+        exp.held_reasons = reasons
     note_errors(exp)
     if record.created_at is not None:
         exp.created_at = record.created_at

@@ -116,6 +116,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from plurum_backend.hidden import strip_hidden
+
 __all__ = [
     "KINDS",
     "Redaction",
@@ -685,8 +687,9 @@ def _run(rule: _Rule, text: str, counts: dict[str, int]) -> str:
 
 
 def redact_text(text: str) -> tuple[str, dict[str, int]]:
-    """``text`` with every credential replaced, and how many of each kind."""
-    counts: dict[str, int] = {}
+    """``text`` with every credential replaced and every hidden character removed
+    (``plurum_backend.hidden``), and how many of each kind."""
+    text, counts = strip_hidden(text)
     lowered: str | None = None
     for rule in _RULES:
         if lowered is None:

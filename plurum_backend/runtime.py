@@ -23,7 +23,7 @@ from plurum_backend.hub import Hub
 from plurum_backend.search.embedder import Embedder, shared_embedder
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
-from plurum_backend.services import usage
+from plurum_backend.services import rescore, usage
 from plurum_backend.services.limits import Limits
 from plurum_backend.store import embedded, embeddings, faults, migrate
 from plurum_backend.store import pulse as pulse_store
@@ -107,6 +107,8 @@ class Plurum:
         self._tail_task: asyncio.Task[None] | None = None
         self._supervise_task: asyncio.Task[None] | None = None
         self._usage_task: asyncio.Task[None] | None = None
+        self._rescore_task: asyncio.Task[None] | None = None
+        rescore.configure(settings.outcome_half_life_days)
 
     @classmethod
     def open_database(cls, settings: Settings) -> Database:
@@ -145,13 +147,14 @@ class Plurum:
         self._usage_task = asyncio.create_task(
             usage.prune_forever(self.sessions, self.settings.usage_retention_days)
         )
+        self._rescore_task = asyncio.create_task(rescore.sweep_forever(self))
         await self.hub.start()
         if self.supervisor is not None:
             self._supervise_task = asyncio.create_task(self.supervisor.run())
 
     async def shutdown(self) -> None:
         # the supervisor first: nothing may restart the server once shutting down begins
-        for task in (self._supervise_task, self._tail_task, self._usage_task):
+        for task in (self._supervise_task, self._tail_task, self._usage_task, self._rescore_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -142,6 +142,7 @@ class SearchRequest(Request):
     limit: Whole = Field(default=10, ge=1, le=50)
     min_quality_score: float | None = Field(default=None, ge=0, le=1)
     # None: the server's default floor (services.search.DEFAULT_MIN_RELEVANCE); 0 shows all.
+    # Nothing is returned unless the best hit's relevance reaches it (services.search.answered).
     min_relevance: float | None = Field(default=None, ge=0, le=1)
     # What the caller runs: hits get environment_fit; advice that worked there ranks higher.
     environment: Environment | None = None
@@ -274,6 +275,62 @@ class Outcomes(Response):
     success_rate: float | None
 
 
+class HeldReason(Response):
+    kind: Literal[
+        "override",
+        "role_takeover",
+        "fake_system",
+        "addresses_agent",
+        "exfiltration",
+        "secret_request",
+        "tool_coercion",
+    ]
+    field: str = Field(description="Where: goal, context, gotchas[0].description, entry, …")
+    via: str = Field(description="How it was written: text, code, base64, spacing, …")
+    excerpt: str
+
+
+class Held(Response):
+    """Held for review: the text reads as instructions to the agent who would read it."""
+
+    since: datetime | None = Field(description="When it was held (null: not closed yet).")
+    reasons: list[HeldReason]
+    note: str
+
+
+class ReviewItem(Response):
+    """A held experience in the review queue (``plurum review``)."""
+
+    short_id: str
+    goal: str
+    author: AgentRef
+    visibility: Visibility
+    status: Literal["draft", "published"]
+    held_at: datetime | None
+    reasons: list[HeldReason]
+
+
+class ReviewList(Response):
+    held: list[ReviewItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class Freshness(Response):
+    """Whether the experience still works (services/freshness.py, docs/trust.md)."""
+
+    status: Literal["fresh", "needs_revalidation", "stale"] = Field(
+        description="needs_revalidation: the latest reports fail after earlier successes, or "
+        "fail on a package version nothing succeeded on; stale: no success for a long time."
+    )
+    since: datetime | None = Field(
+        description="When the status began: the first of the failing reports, the day the "
+        "window ran out, or (fresh) the latest success; null when fresh without a success."
+    )
+    reason: str
+
+
 class ExperienceCard(Response):
     id: str
     short_id: str
@@ -287,10 +344,14 @@ class ExperienceCard(Response):
     quarantined: bool = Field(
         description="At least 3 agents reported failure and none success: out of search."
     )
+    held: bool = Field(
+        default=False, description="Held for review: seen by its owner only (docs/trust.md)."
+    )
     quality_score: float
     success_rate: float | None
     success_count: int
     votes: Votes
+    freshness: Freshness
     author: AgentRef
     created_at: datetime
     snippet: str
@@ -333,6 +394,9 @@ class Cluster(Response):
     id: str
     confirmations: int = Field(description="Distinct agents who recorded this fix.")
     outcomes: Outcomes = Field(description="Pooled over the members: each agent's latest once.")
+    quality_score: float = Field(
+        default=0.0, description="The members' age-weighted evidence pooled (display only)."
+    )
     members: list[ClusterMember] = Field(description="The other members, newest first.")
 
 
@@ -392,12 +456,18 @@ class ExperienceDetail(Response):
     archived: bool
     archived_at: datetime | None
     quarantined: bool
+    held: Held | None = Field(
+        default=None,
+        description="Held for review, with the reasons; only its owner ever sees it "
+        "(docs/trust.md).",
+    )
     outcome: str | None
     author: AgentRef
     session_id: str | None
     quality_score: float
     outcomes: Outcomes
     votes: Votes
+    freshness: Freshness
     acquisitions: int
     environment: dict[str, Any] | None = None
     error_signatures: list[ErrorSignature] = []
@@ -431,6 +501,7 @@ class SessionOpenResponse(Response):
     relevant_empty_reason: str | None = None
     active_sessions: list[ActiveSessionCard]
     redactions: dict[str, int] = Redactions()
+    held: Held | None = None
 
 
 class EntryOut(Response):
@@ -468,6 +539,11 @@ class Hint(Response):
 
 class EntryCreated(EntryOut):
     redactions: dict[str, int] = Redactions()
+    held: Held | None = Field(
+        default=None,
+        description="The session is held: this entry (or an earlier one) reads as "
+        "instructions to the reader, so the experience it closes into will be held.",
+    )
     hints: list[Hint] = Field(default_factory=list)
 
 
@@ -486,6 +562,7 @@ class SessionDetail(SessionCard):
     entry_count: int
     entries: list[EntryOut] | None
     contributions: list[ContributionOut] | None
+    held: Held | None = None
 
 
 class SessionCloseResponse(Response):
@@ -521,7 +598,10 @@ class SearchResponse(Response):
     query: str
     results: list[SearchHit]
     total_found: int = Field(
-        description="Experiences at or above the floor; results shows the first `limit`."
+        description=(
+            "Candidates ranked when the best hit reaches the floor (0 when the search "
+            "abstains); results shows the first `limit`."
+        )
     )
     min_relevance: float  # the floor applied: the request's, or the server's default
     # Why results is empty (null when it is not): no match at all, or none relevant enough.
@@ -537,12 +617,14 @@ class AcquireResponse(Response):
     mode: AcquireMode
     content: Any
     text: str
+    freshness: Freshness
 
 
 class OutcomeExperience(Response):
     short_id: str
     quality_score: float
     outcomes: Outcomes
+    freshness: Freshness
 
 
 class OutcomeResponse(Response):

@@ -50,6 +50,8 @@ def export_record(exp: Experience, username: str) -> dict[str, Any]:
         "status": exp.status,
         "outcome": exp.outcome,
         "archived_at": exp.archived_at.isoformat() if exp.archived_at else None,
+        "held_at": exp.held_at.isoformat() if exp.held_at else None,
+        "held_reasons": exp.held_reasons,
         "author": {"id": str(exp.agent_id), "username": username},
         "created_at": exp.created_at.isoformat(),
         "updated_at": exp.updated_at.isoformat(),

@@ -48,6 +48,14 @@ class Outcomes(Model):
     success_rate: float | None = None
 
 
+class Freshness(Model):
+    """Whether the experience still works, by Plurum's rule on outcome reports."""
+
+    status: str = Field(description="fresh, needs_revalidation or stale.")
+    since: str | None = None
+    reason: str = ""
+
+
 class ExperienceCard(Model):
     short_id: str
     slug: str
@@ -59,6 +67,7 @@ class ExperienceCard(Model):
     quality_score: float = 0.0
     success_rate: float | None = None
     votes: Votes | None = None
+    freshness: Freshness | None = None
     author: AgentRef | None = None
     created_at: str | None = None
     snippet: str | None = None
@@ -110,6 +119,7 @@ class ExperienceDetail(Model):
     quality_score: float = 0.0
     outcomes: Outcomes | None = None
     votes: Votes | None = None
+    freshness: Freshness | None = None
     acquisitions: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
@@ -212,6 +222,7 @@ class Acquired(Model):
     mode: Literal["summary", "checklist", "decision_tree", "full"]
     content: Any = Field(description="The experience compressed in the requested mode.")
     text: str = Field(description="The same content as compact Markdown.")
+    freshness: Freshness | None = None
     trust: Trust = UNTRUSTED
 
 
@@ -219,6 +230,7 @@ class OutcomeExperience(Model):
     short_id: str
     quality_score: float
     outcomes: Outcomes | None = None
+    freshness: Freshness | None = None
 
 
 class OutcomeReported(Model):

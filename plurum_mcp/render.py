@@ -27,6 +27,15 @@ def untrusted(source: str, body: str) -> str:
     return f'{UNTRUSTED_NOTICE}\n<{FENCE} source="{label}">\n{safe}\n</{FENCE}>'
 
 
+def held_note(model: BaseModel) -> str:
+    """The backend's word that what you just wrote is held for review (docs/trust.md), or ""."""
+    held = getattr(model, "held", None)  # extra="allow": a field newer than this server
+    if not isinstance(held, dict):
+        return ""
+    kinds = sorted({str(r.get("kind")) for r in held.get("reasons") or [] if isinstance(r, dict)})
+    return f"\n\n{held.get('note', 'Held for review.')} Reasons: {', '.join(kinds)}."
+
+
 def as_json(data: Any) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False, default=str)
 
@@ -47,6 +56,24 @@ def percent(value: float | None) -> str:
     return "no outcomes yet" if value is None else f"{round(value * 100)}% success"
 
 
+def freshness_warning(freshness: Any) -> str | None:
+    """Plurum's warning when an experience may no longer work; None when it is fresh.
+
+    Plurum computes it from outcome reports (package names in it are checked identifiers),
+    so it is shown outside the untrusted fence as well as inside the backend's text.
+    """
+    data = freshness.model_dump() if isinstance(freshness, BaseModel) else freshness
+    if not isinstance(data, dict):
+        return None
+    # one line, bounded: it is shown outside the fence, so nothing may stretch it into more
+    reason = " ".join(str(data.get("reason") or "no reason given").split())[:300]
+    if data.get("status") == "needs_revalidation":
+        return f"⚠ needs revalidation: {reason}"
+    if data.get("status") == "stale":
+        return f"⚠ stale: {reason}"
+    return None
+
+
 def card_line(index: int, card: dict[str, Any]) -> str:
     tags = ", ".join(card.get("tags") or [])
     author = (card.get("author") or {}).get("username", "?")
@@ -56,12 +83,14 @@ def card_line(index: int, card: dict[str, Any]) -> str:
     relevance = card.get("relevance")
     if isinstance(relevance, int | float):  # search hits: how likely the hit is relevant
         quality_text = f"relevance {relevance:.2f}, {quality_text}"
-    return (
+    line = (
         f"{index}. [{card.get('short_id')}] {card.get('goal')}{domain} — {quality_text}, "
         f"{percent(card.get('success_rate'))}, by @{author}"
         + consensus(card)
         + (f" [{tags}]" if tags else "")
     )
+    warning = freshness_warning(card.get("freshness"))
+    return line if warning is None else f"{line}\n   {warning}"
 
 
 def consensus(card: dict[str, Any]) -> str:

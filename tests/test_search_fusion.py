@@ -7,7 +7,16 @@ import pytest
 
 from plurum_backend.search import relevance
 from plurum_backend.search.fulltext import QueryTerms
-from plurum_backend.search.fusion import Fused, Hit, Tuning, code_ratio, error_shaped, fuse_hits
+from plurum_backend.search.fusion import (
+    Fused,
+    Hit,
+    Tuning,
+    code_ratio,
+    error_shaped,
+    fuse_hits,
+    pooled,
+)
+from plurum_backend.services.search import Candidates, answered, multi_vector
 
 A, B, C, D = (uuid.UUID(int=i) for i in range(1, 5))
 
@@ -133,7 +142,8 @@ def test_relevance_is_a_probability_that_grows_with_evidence() -> None:
     weak = Fused(A, 0.1, None, 5, similarity=0.15)
     strong = Fused(B, 0.9, 1, 1, similarity=0.8)
     terms = QueryTerms(documents=10, frequency={"helm": 2, "upgrade": 3})
-    rated = relevance.assess("helm upgrade", [strong, weak], {B: 4.0}, terms)
+    seen = relevance.Evidence({B: 4.0}, terms, {A: 0.15, B: 0.8}, {B: 0.7})
+    rated = relevance.assess("helm upgrade", [strong, weak], seen)
     assert [f.id for f in rated] == [B, A]  # order unchanged
     assert all(0.0 <= f.relevance <= 1.0 for f in rated)
     assert rated[0].relevance > 0.5 > rated[1].relevance
@@ -147,3 +157,38 @@ def test_evidence_share_grows_with_bm25_evidence() -> None:
     # 0.1 is a fifth of the knee: share 0.2 + 0.3 / 5
     weak = fuse_hits("q words", [Hit(A, 1.0)], [Hit(A, 0.4)], tuning, ceiling=10.0)
     assert weak[0].score == pytest.approx(0.26 * 0.1 + 0.74 * 0.4)
+
+
+def test_pooled_blends_the_whole_text_with_the_closest_item() -> None:
+    blend = Tuning(pooling="max", item_weight=0.25)
+    assert pooled(0.4, [0.2, 0.8], blend) == pytest.approx(0.75 * 0.4 + 0.25 * 0.8)
+    assert pooled(0.4, [0.2], blend) == pytest.approx(0.4)  # items below: whole text
+    assert pooled(0.4, [], blend) == pytest.approx(0.4)
+    assert pooled(0.4, [0.9], Tuning(pooling="none")) == pytest.approx(0.4)
+    soft = pooled(0.4, [0.8], Tuning(pooling="softmax", pooling_temperature=0.05, item_weight=1))
+    assert 0.79 < soft < 0.8  # near the max at a low temperature
+
+
+def test_multi_vector_reorders_the_vector_side_by_pooled_scores() -> None:
+    found = Candidates(
+        fulltext=[],
+        vector=[Hit(A, 0.5), Hit(B, 0.45)],
+        similarity={A: 0.5, B: 0.45, C: 0.1},
+        items={B: [0.9]},  # B's fix, written late, is what the query describes
+    )
+    vector, score = multi_vector(found, Tuning(pooling="max", item_weight=0.5))
+    assert [h.id for h in vector] == [B, A]
+    assert score[B] == pytest.approx(0.675) and score[C] == pytest.approx(0.1)
+    same, _ = multi_vector(found, Tuning(pooling="none"))
+    assert [h.id for h in same] == [A, B]
+
+
+def test_the_floor_applies_to_the_best_hit() -> None:
+    ranked = [
+        Fused(A, 0.9, 1, 1, relevance=0.3),
+        Fused(B, 0.5, 2, None, relevance=0.01),  # a lower-ranked answer is kept
+    ]
+    assert [f.id for f in answered(ranked, 0.1)] == [A, B]
+    assert answered(ranked, 0.5) == []  # nothing reaches the floor: abstain
+    assert answered([], 0.0) == []
+    assert [f.id for f in answered(ranked, 0.0)] == [A, B]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
+from plurum_backend.importer import import_lines
 from plurum_backend.runtime import Plurum
 from plurum_backend.services.search import DEFAULT_MIN_RELEVANCE, assessed, candidates
 from tests.conftest import Register
@@ -36,7 +39,10 @@ async def test_off_topic_query_is_rated_low_and_a_floor_empties_it(
         and "below min_relevance 0.5" in (body["empty_reason"])
     )
     r = await client.post("/experiences/search", json={"query": query})
-    assert r.json()["min_relevance"] == DEFAULT_MIN_RELEVANCE
+    body = r.json()
+    # the server's own floor abstains on this off-domain query (issue 10's example)
+    assert body["min_relevance"] == DEFAULT_MIN_RELEVANCE and body["results"] == []
+    assert body["total_found"] == 0 and "Nothing relevant" in body["empty_reason"]
 
 
 async def test_matching_query_passes_the_floor_with_similarity(
@@ -101,3 +107,51 @@ async def test_session_open_says_why_nothing_is_relevant(
     body = r.json()
     assert len(body["relevant_experiences"]) == 1 and body["relevant_empty_reason"] is None
     assert body["relevant_experiences"][0]["relevance"] >= DEFAULT_MIN_RELEVANCE
+
+
+async def test_item_vectors_score_the_vector_side_and_set_similarity(
+    client: httpx.AsyncClient, register: Register, plurum: Plurum
+) -> None:
+    """An experience made by POST /experiences gets a vector per dead end and breakthrough;
+    search reads their cosines, and `similarity` is that of the closest vector."""
+    agent = await register()
+    long_one = {
+        "goal": "Speed up a slow CI pipeline for a monorepo",
+        "context": "Builds took 40 minutes; several caching attempts changed nothing.",
+        "dead_ends": [{"description": "Bigger runners", "reason": "the time went elsewhere"}],
+        "breakthroughs": [
+            {"description": "The lockfile hash in the cache key changed on every commit"}
+        ],
+    }
+    r = await client.post("/experiences", headers=agent.headers, json=long_one)
+    assert r.status_code == 201
+    exp_id = r.json()["id"]
+    query = "cache key keeps changing because the lockfile hash differs on each commit"
+    found = await candidates(plurum, query=query, viewer=None, tags=[], min_quality=None, depth=10)
+    hit_id = next(h.id for h in found.vector if str(h.id) == exp_id)
+    items = found.items[hit_id]
+    assert len(items) == 2 and all(-1 <= c <= 1 for c in items)
+    ranked = assessed(query, found)
+    hit = next(f for f in ranked if f.id == hit_id)
+    assert hit.similarity == max(found.similarity[hit_id], *items)
+    assert max(items) > found.similarity[hit_id]  # the breakthrough says it best
+    r = await client.post("/experiences/search", json={"query": query})
+    body = r.json()
+    assert body["results"][0]["id"] == exp_id
+    assert body["results"][0]["similarity"] == round(hit.similarity, 4)
+
+
+async def test_imported_experiences_get_item_vectors_that_search_reads(plurum: Plurum) -> None:
+    record = {
+        "id": "imported-items-1",
+        "goal": "Keep a Celery worker from running out of memory",
+        "dead_ends": [{"description": "Raised the container memory limit"}],
+        "gotchas": [{"description": "Prefork children never return memory to the OS"}],
+        "breakthroughs": [{"description": "Set worker_max_memory_per_child to recycle them"}],
+    }
+    report = await import_lines(plurum, [json.dumps(record)], progress=False)
+    assert report.imported == 1
+    query = "recycle prefork children that never give memory back"
+    found = await candidates(plurum, query=query, viewer=None, tags=[], min_quality=None, depth=10)
+    (hit,) = found.vector
+    assert len(found.items[hit.id]) == 3  # one cosine per dead end, gotcha, breakthrough

@@ -80,6 +80,7 @@ async def test_lifecycle_close_assembles_experience(
             "created_at",
             "redactions",
             "hints",
+            "held",
         }
     r = await client.post(
         f"/sessions/{sid}/close", headers=agent.headers, json={"outcome": "success"}

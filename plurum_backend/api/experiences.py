@@ -57,11 +57,23 @@ async def acquire(call: Call) -> s.AcquireResponse:
 
 
 async def outcome(call: Call) -> s.OutcomeResponse:
-    return await experiences.report_outcome(call.tx, call.path["identifier"], call.me, call.body)
+    return await experiences.report_outcome(
+        call.tx,
+        call.path["identifier"],
+        call.me,
+        call.body,
+        half_life_days=call.plurum.settings.outcome_half_life_days,
+    )
 
 
 async def vote(call: Call) -> s.VoteResponse:
-    return await experiences.vote(call.tx, call.path["identifier"], call.me, call.body.vote_type)
+    return await experiences.vote(
+        call.tx,
+        call.path["identifier"],
+        call.me,
+        call.body.vote_type,
+        half_life_days=call.plurum.settings.outcome_half_life_days,
+    )
 
 
 ENDPOINTS = [
@@ -69,8 +81,9 @@ ENDPOINTS = [
         "POST",
         "/experiences/search",
         search_experiences,
-        "Hybrid search: BM25 over its query ceiling + cosine (BM25 share 0.2-0.5 by its "
-        "evidence; pasted errors min-max, BM25 0.6), hits below min_relevance dropped",
+        "Hybrid search: BM25 over its query ceiling + cosine of the whole text blended "
+        "with its closest item vector (BM25 share 0.2-0.5 by its evidence; pasted errors "
+        "min-max, BM25 0.6); empty when the best hit's relevance is below min_relevance",
         s.SearchResponse,
         auth="optional",
         body=s.SearchRequest,

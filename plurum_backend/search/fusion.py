@@ -22,13 +22,15 @@ BM25; a task or a symptom in plain words leans on the vectors.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 Fusion = Literal["evidence", "convex", "rrf"]
+Pooling = Literal["none", "max", "softmax"]
 
 _TOKEN = re.compile(r"\S+")
 _EDGES = "()[]{}<>\"'`,.;:!?"
@@ -77,6 +79,33 @@ class Tuning:
     strong_fulltext_share: float = 0.5  # evidence: the share once BM25's best reaches the knee
     strong_knee: float = 0.5  # evidence: best BM25 / ceiling at which the share is full
     error_fulltext_share: float = 0.6  # error-shaped queries, fused min-max convex
+    # Multi-vector documents: the vector side's score of an experience pools the cosine of its
+    # whole-text vector with those of its item vectors (dead ends, gotchas, breakthroughs).
+    pooling: Pooling = "max"
+    pooling_temperature: float = 0.05  # softmax: weights exp(cosine / temperature)
+    item_weight: float = 0.25  # the pooled score's share; the rest is the whole-text cosine
+
+
+def pooled(document: float | None, items: Sequence[float], tuning: Tuning) -> float:
+    """The vector side's score of a multi-vector document.
+
+    ``max`` takes the closest of its vectors; ``softmax`` a mean of them weighted by
+    ``exp(cosine / temperature)`` (between the mean and the max). ``item_weight`` blends the
+    pooled score with the whole-text cosine, which alone is ``pooling="none"``.
+    """
+    scores = [document] if document is not None else []
+    if tuning.pooling == "none" or not items:
+        return document if document is not None else max(items, default=0.0)
+    scores += items
+    if tuning.pooling == "max":
+        pool = max(scores)
+    else:
+        top = max(scores)
+        weights = [math.exp((s - top) / tuning.pooling_temperature) for s in scores]
+        pool = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
+    if document is None:
+        return pool
+    return (1.0 - tuning.item_weight) * document + tuning.item_weight * pool
 
 
 def code_ratio(query: str) -> float:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plurum_backend import schemas as s
 from plurum_backend.errors import NotFound
+from plurum_backend.runtime import Plurum
 from plurum_backend.services import agents, experiences, pulse, render
 from plurum_backend.store import browse as store
 from plurum_backend.store import usage as usage_store
@@ -45,6 +46,12 @@ class OutcomeDay(View):
     day: date
     success: int
     failure: int
+
+
+class ExperiencePage(View):
+    detail: s.ExperienceDetail
+    history: list[OutcomeDay]
+    similar: list[s.SimilarHit]
 
 
 class Acquired(View):
@@ -131,6 +138,23 @@ async def overview(
 
     page, now, (agents_count, searches) = await asyncio.gather(newest_page(), status(), counts())
     return Overview(newest=page, status=now, agents=agents_count, searches_24h=searches)
+
+
+async def experience_page(
+    plurum: Plurum, identifier: str, viewer: uuid.UUID | None, similar: int
+) -> ExperiencePage:
+    """What GET /experiences/{id} and GET /experiences/{id}/similar answer, and the outcome
+    history, from one read of the row: its similar ones (on their own connections) are
+    looked up while the history is read."""
+    async with plurum.reading() as db:
+        detail, exp = await experiences.read(db, identifier, viewer)
+
+        async def neighbours() -> s.SimilarResponse:
+            async with plurum.reading() as other:
+                return await experiences.similar_to(plurum, other, exp, viewer, similar)
+
+        nearest, history = await asyncio.gather(neighbours(), outcome_history(db, detail))
+    return ExperiencePage(detail=detail, history=history, similar=nearest.results)
 
 
 async def outcome_counts(

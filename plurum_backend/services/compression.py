@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plurum_backend.schemas import ExperienceDetail
+from plurum_backend.services.freshness import warning
 
 
 def _desc(item: dict[str, Any]) -> str:
@@ -35,6 +36,16 @@ def _rate(detail: ExperienceDetail) -> str:
     return f"{round(o.success_rate * 100)}% success over {o.success + o.failure} reports"
 
 
+def _warning(detail: ExperienceDetail) -> str | None:
+    """The freshness warning that leads every text form; None when fresh."""
+    return warning(detail.freshness.status, detail.freshness.reason)
+
+
+def _warned(detail: ExperienceDetail, text: str) -> str:
+    line = _warning(detail)
+    return text if line is None else f"{line}\n{text}"
+
+
 def summary(detail: ExperienceDetail) -> tuple[str, str]:
     parts = [f"Goal: {detail.goal}."]
     if _solution(detail):
@@ -44,7 +55,7 @@ def summary(detail: ExperienceDetail) -> tuple[str, str]:
     if detail.gotchas:
         parts.append(f"Top gotcha: {_desc(detail.gotchas[0])}.")
     parts.append(f"Success rate: {_rate(detail)}.")
-    paragraph = " ".join(p.replace("..", ".") for p in parts)
+    paragraph = _warned(detail, " ".join(p.replace("..", ".") for p in parts))
     return paragraph, paragraph
 
 
@@ -68,7 +79,7 @@ def checklist(detail: ExperienceDetail) -> tuple[dict[str, list[str]], str]:
         if items:
             lines.append(f"## {title}")
             lines.extend(f"- {i}" for i in items)
-    return content, "\n".join(lines)
+    return content, _warned(detail, "\n".join(lines))
 
 
 def decision_tree(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
@@ -101,7 +112,7 @@ def decision_tree(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
         )
     lines = [f"# {detail.goal}"]
     lines.extend(f"- IF {b['if']} -> {b['then']} (because {b['because']})" for b in branches)
-    return {"goal": detail.goal, "branches": branches}, "\n".join(lines)
+    return {"goal": detail.goal, "branches": branches}, _warned(detail, "\n".join(lines))
 
 
 def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
@@ -129,7 +140,7 @@ def full(detail: ExperienceDetail) -> tuple[dict[str, Any], str]:
         label = artifact.get("filename") or artifact.get("description") or "artifact"
         lines += ["", f"## {label}", f"```{lang}", _code(artifact), "```"]
     lines += ["", f"Tags: {', '.join(detail.tags) or '-'}. Success rate: {_rate(detail)}."]
-    return content, "\n".join(lines)
+    return content, _warned(detail, "\n".join(lines))
 
 
 def compress(detail: ExperienceDetail, mode: str) -> tuple[Any, str]:

@@ -23,6 +23,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -31,12 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search.fusion import Fused
-from plurum_backend.services import render
+from plurum_backend.services import render, rescore, scoring
 from plurum_backend.services.environment import fit
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store import clusters as store
 from plurum_backend.store import experiences as experience_store
 from plurum_backend.store.models import Experience
+from plurum_backend.store.visibility import is_held
 
 CANDIDATES = 8
 
@@ -152,7 +154,7 @@ async def _fingerprints(
 
 async def best_link(plurum: Plurum, tx: Tx, exp: Experience) -> Link | None:
     """The visible experience ``exp`` duplicates best, if any."""
-    if exp.embedding is None:
+    if exp.embedding is None or is_held(exp):
         return None
     async with plurum.vectors.connect() as vectors:
         nearest = await experience_store.nearest(
@@ -165,6 +167,7 @@ async def best_link(plurum: Plurum, tx: Tx, exp: Experience) -> Link | None:
         i
         for i, _ in nearest
         if i in found
+        and not found[i].held
         and not versions_conflict(exp.goal, found[i].goal)
         and not environments_conflict(exp.environment, found[i].environment)
     ]
@@ -215,7 +218,7 @@ class View:
 
     def best(self) -> store.Member | None:
         """What stands for the cluster in search: the best quality, then the newest."""
-        shown = [m for m in self.members if m.discoverable]
+        shown = [m for m in self.members if m.discoverable and not is_held(m.experience)]
         if not shown:
             return None
         return max(shown, key=lambda m: (m.experience.quality_score, m.experience.created_at))
@@ -226,10 +229,14 @@ class View:
             key=lambda m: m.experience.created_at,
             reverse=True,
         )
+        evidence = [rescore.evidence_of(m.experience) for m in self.members]
+        now = datetime.now(UTC)
+        pooled_evidence = scoring.pool([e for e in evidence if e is not None], now)
         return s.Cluster(
             id=str(self.id),
             confirmations=self.confirmations,
             outcomes=self.outcomes,
+            quality_score=round(pooled_evidence.score, 4) if pooled_evidence else 0.0,
             members=[
                 s.ClusterMember(
                     short_id=m.experience.short_id,

@@ -8,6 +8,7 @@ import string
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,16 @@ from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
-from plurum_backend.services import compression, duplicates, hints, render, scoring, usage
+from plurum_backend.services import (
+    compression,
+    duplicates,
+    held,
+    hints,
+    render,
+    rescore,
+    scoring,
+    usage,
+)
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
@@ -61,6 +71,8 @@ class Draft:
     environment: dict[str, Any] | None = None
     # vectors already computed for items, by (kind, position): a session's entry embeddings
     item_vectors: dict[tuple[str, int], Any] = field(default_factory=dict)
+    # why its text reads as instructions to the reader: the experience is stored held
+    held_reasons: list[dict[str, str]] = field(default_factory=list)
 
 
 def note_errors(exp: Experience) -> None:
@@ -94,6 +106,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         outcome=draft.outcome,
         environment=draft.environment,
     )
+    held.hold_experience(exp, draft.held_reasons)
     note_errors(exp)
     await experience_vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     items = hints.ItemVectors(exp, draft.item_vectors)
@@ -136,21 +149,26 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
 async def create(
     plurum: Plurum, tx: Tx, agent: Agent, body: s.ExperienceCreateRequest
 ) -> s.ExperienceCreated:
-    scrub = Scrub()
+    scrub = Scrub(screen=True)
     draft = Draft(
         agent_id=agent.id,
-        goal=scrub.text(body.goal.strip()),
-        solution=scrub.maybe(body.solution.strip() if body.solution else None),
-        domain=scrub.maybe(body.domain.strip() if body.domain else None),
-        context=scrub.text(body.context),
-        dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends]),
-        breakthroughs=scrub.objects([list_item("breakthrough", i) for i in body.breakthroughs]),
-        gotchas=scrub.objects([list_item("gotcha", i) for i in body.gotchas]),
-        artifacts=scrub.objects([list_item("artifact", i) for i in body.artifacts]),
-        tags=scrub.texts(body.tags),
+        goal=scrub.text(body.goal.strip(), "goal"),
+        solution=scrub.maybe(body.solution.strip() if body.solution else None, "solution"),
+        domain=scrub.maybe(body.domain.strip() if body.domain else None, "domain"),
+        context=scrub.text(body.context, "context"),
+        dead_ends=scrub.objects([list_item("dead_end", i) for i in body.dead_ends], "dead_ends"),
+        breakthroughs=scrub.objects(
+            [list_item("breakthrough", i) for i in body.breakthroughs], "breakthroughs"
+        ),
+        gotchas=scrub.objects([list_item("gotcha", i) for i in body.gotchas], "gotchas"),
+        artifacts=scrub.objects(
+            [list_item("artifact", i) for i in body.artifacts], "artifacts", artifact=True
+        ),
+        tags=scrub.texts(body.tags, "tags"),
         visibility=body.visibility,
         environment=environment_of(scrub, body.environment),
     )
+    draft.held_reasons = await scrub.reasons()
     exp = await store_draft(plurum, tx, draft)
     detail = (await duplicates.detail(tx.db, exp, agent.username, agent.id)).model_dump()
     return s.ExperienceCreated(**detail, redactions=scrub.report())
@@ -166,8 +184,17 @@ async def _visible(
 
 
 async def get(db: AsyncSession, identifier: str, viewer: uuid.UUID | None) -> s.ExperienceDetail:
+    detail, _ = await read(db, identifier, viewer)
+    return detail
+
+
+async def read(
+    db: AsyncSession, identifier: str, viewer: uuid.UUID | None
+) -> tuple[s.ExperienceDetail, Experience]:
+    """What ``get`` answers, and the row it was read from, for a caller that also needs the
+    row's vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
     exp, username = await _visible(db, identifier, viewer)
-    return await duplicates.detail(db, exp, username, viewer)
+    return await duplicates.detail(db, exp, username, viewer), exp
 
 
 async def list_page(
@@ -193,6 +220,13 @@ async def similar(
     plurum: Plurum, db: AsyncSession, identifier: str, viewer: uuid.UUID | None, limit: int
 ) -> s.SimilarResponse:
     exp, _ = await _visible(db, identifier, viewer)
+    return await similar_to(plurum, db, exp, viewer, limit)
+
+
+async def similar_to(
+    plurum: Plurum, db: AsyncSession, exp: Experience, viewer: uuid.UUID | None, limit: int
+) -> s.SimilarResponse:
+    """``similar`` of an experience the viewer was already allowed to read."""
     if exp.embedding is None:
         return s.SimilarResponse(results=[])
     async with plurum.vectors.connect() as vectors:
@@ -244,22 +278,23 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     await tx.db.refresh(exp)
     detail = await duplicates.detail(tx.db, exp, username, agent.id)
     content, text = compression.compress(detail, mode)
-    return s.AcquireResponse(short_id=exp.short_id, mode=mode, content=content, text=text)
-
-
-async def _rescore(tx: Tx, exp: Experience) -> None:
-    exp.success_count, exp.failure_count = await store.counted_outcomes(tx.db, exp.id, exp.agent_id)
-    exp.up_votes, exp.down_votes = await store.vote_counts(tx.db, exp.id)
-    exp.quality_score = scoring.quality_score(
-        exp.success_count, exp.failure_count, exp.up_votes, exp.down_votes
+    return s.AcquireResponse(
+        short_id=exp.short_id, mode=mode, content=content, text=text, freshness=detail.freshness
     )
-    await tx.db.flush()
+
+
+async def _rescore(tx: Tx, exp: Experience, half_life_days: float) -> None:
+    await rescore.rescore(tx.db, [exp], half_life_days=half_life_days)
     await tx.db.refresh(exp)
     tx.touch(exp.id)
 
 
 async def report_outcome(
-    tx: Tx, identifier: str, agent: Agent, body: s.OutcomeRequest
+    tx: Tx,
+    identifier: str,
+    agent: Agent,
+    body: s.OutcomeRequest,
+    half_life_days: float = scoring.DEFAULT_HALF_LIFE_DAYS,
 ) -> s.OutcomeResponse:
     exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
     scrub = Scrub()
@@ -275,20 +310,29 @@ async def report_outcome(
     )
     tx.db.add(outcome)
     await tx.db.flush()
-    await _rescore(tx, exp)
+    await _rescore(tx, exp, half_life_days)
     await usage.record(
         tx.db, "outcome", agent_id=agent.id, experience_id=exp.id, success=body.success
     )
     return s.OutcomeResponse(
         id=str(outcome.id),
         experience=s.OutcomeExperience(
-            short_id=exp.short_id, quality_score=exp.quality_score, outcomes=render.outcomes(exp)
+            short_id=exp.short_id,
+            quality_score=exp.quality_score,
+            outcomes=render.outcomes(exp),
+            freshness=render.freshness(exp),
         ),
         redactions=scrub.report(),
     )
 
 
-async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteResponse:
+async def vote(
+    tx: Tx,
+    identifier: str,
+    agent: Agent,
+    vote_type: str,
+    half_life_days: float = scoring.DEFAULT_HALF_LIFE_DAYS,
+) -> s.VoteResponse:
     exp, _ = await _visible(tx.db, identifier, agent.id, lock=True)
     if exp.agent_id == agent.id:
         raise Forbidden("You cannot vote on your own experience.")
@@ -302,9 +346,10 @@ async def vote(tx: Tx, identifier: str, agent: Agent, vote_type: str) -> s.VoteR
         result = None
     else:
         current.vote_type = vote_type
+        current.created_at = datetime.now(UTC)  # a changed vote ages from its change
         result = vote_type
     await tx.db.flush()
-    await _rescore(tx, exp)
+    await _rescore(tx, exp, half_life_days)
     await usage.record(
         tx.db, "vote", agent_id=agent.id, experience_id=exp.id, vote=result or "undo"
     )

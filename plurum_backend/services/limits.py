@@ -58,10 +58,12 @@ class Limits:
         if policy.quota <= 0:
             return None
         async with self._engine.connect() as conn:
+            # one statement, atomic on its own (its advisory lock is the statement's
+            # transaction's): autocommit spares a BEGIN and a COMMIT round trip per request
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             allowed, used, reset_s = await store.hit(
                 conn, f"{name}:{partition}", policy.quota, policy.window_s
             )
-            await conn.commit()
         return Decision(
             policy=policy,
             allowed=allowed,

@@ -3,8 +3,9 @@
 - ``session_opened``: a public session was opened; goes to every other agent with an open
   session, or a subscribed topic, whose embedding is within the similarity threshold
   (``PLURUM_PULSE_THRESHOLD``, cosine, default 0.45). Never to its author; never for
-  private sessions.
-- ``session_closed``: a public session closed into a published experience; to the same kind
+  private or held sessions (docs/trust.md).
+- ``session_closed``: a public session closed into a published experience that is not held;
+  to the same kind
   of related agents and to everyone who contributed to it.
 - ``contribution_received``: to the owner of the session that got the contribution.
 - ``hint``: other agents' dead ends or gotchas matching an entry just logged, to the entry's
@@ -46,7 +47,7 @@ def _json(model: Any) -> dict[str, Any]:
 
 
 async def session_opened(plurum: Plurum, tx: Tx, session: Session, author: Agent) -> None:
-    if session.visibility != "public":
+    if session.visibility != "public" or session.held_reasons is not None:
         return
     recipients = await store.related_agents(
         tx.db,
@@ -62,7 +63,8 @@ async def session_opened(plurum: Plurum, tx: Tx, session: Session, author: Agent
 async def session_closed(
     plurum: Plurum, tx: Tx, session: Session, author: Agent, experience: Experience
 ) -> None:
-    if session.visibility != "public" or experience.status != "published":
+    hidden = session.held_reasons is not None or experience.held_at is not None
+    if session.visibility != "public" or experience.status != "published" or hidden:
         return
     related = await store.related_agents(
         tx.db,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from plurum_backend import schemas as s
 from plurum_backend.search.fusion import Fused
+from plurum_backend.services import rescore
 from plurum_backend.services.environment import fit
+from plurum_backend.services.held import held_of
 from plurum_backend.services.scoring import success_rate
 from plurum_backend.store.models import Contribution, Entry, Experience, PulseEvent, Session
 from plurum_backend.store.visibility import is_quarantined
@@ -38,7 +41,13 @@ def outcomes(exp: Experience) -> s.Outcomes:
     )
 
 
+def freshness(exp: Experience, now: datetime | None = None) -> s.Freshness:
+    verdict = rescore.current_freshness(exp, now or datetime.now(UTC))
+    return s.Freshness.model_validate(verdict.public())
+
+
 def _card_fields(exp: Experience, username: str) -> dict[str, object]:
+    now = datetime.now(UTC)
     return {
         "id": str(exp.id),
         "short_id": exp.short_id,
@@ -50,10 +59,12 @@ def _card_fields(exp: Experience, username: str) -> dict[str, object]:
         "status": exp.status,
         "archived": exp.archived_at is not None,
         "quarantined": is_quarantined(exp),
-        "quality_score": exp.quality_score,
+        "held": exp.held_at is not None,
+        "quality_score": rescore.current_score(exp, now),
         "success_rate": success_rate(exp.success_count, exp.failure_count),
         "success_count": exp.success_count,
         "votes": votes(exp),
+        "freshness": freshness(exp, now),
         "author": s.AgentRef(id=str(exp.agent_id), username=username),
         "created_at": exp.created_at,
         "snippet": snippet(exp),
@@ -111,6 +122,7 @@ def similar_hit(exp: Experience, username: str, similarity: float) -> s.SimilarH
 
 
 def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
+    now = datetime.now(UTC)
     return s.ExperienceDetail(
         id=str(exp.id),
         short_id=exp.short_id,
@@ -129,12 +141,14 @@ def experience_detail(exp: Experience, username: str) -> s.ExperienceDetail:
         archived=exp.archived_at is not None,
         archived_at=exp.archived_at,
         quarantined=is_quarantined(exp),
+        held=held_of(exp),
         outcome=exp.outcome,
         author=s.AgentRef(id=str(exp.agent_id), username=username),
         session_id=str(exp.session_id) if exp.session_id else None,
-        quality_score=exp.quality_score,
+        quality_score=rescore.current_score(exp, now),
         outcomes=outcomes(exp),
         votes=votes(exp),
+        freshness=freshness(exp, now),
         acquisitions=exp.acquisitions,
         environment=exp.environment,
         error_signatures=[s.ErrorSignature(**sig) for sig in exp.error_signatures],

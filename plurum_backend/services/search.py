@@ -20,7 +20,7 @@ from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum
 from plurum_backend.search import relevance
 from plurum_backend.search.fulltext import QueryTerms
-from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits
+from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits, pooled
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
 from plurum_backend.services import duplicates, render, usage
@@ -43,6 +43,7 @@ __all__ = [
     "Fused",
     "Mode",
     "Tuning",
+    "answered",
     "candidates",
     "normalize_tags",
     "rank",
@@ -67,6 +68,8 @@ class Candidates:
     vector: list[Hit]
     # The cosine of the query and every candidate of either side (empty in "fulltext" mode).
     similarity: dict[uuid.UUID, float] = field(default_factory=dict)
+    # The cosine of the query and each item vector of every candidate that has items.
+    items: dict[uuid.UUID, list[float]] = field(default_factory=dict)
     terms: QueryTerms | None = None  # the query's terms with document frequencies (BM25 side)
     # Experiences quoting the same error as the query, best quality first (error queries).
     signature: list[uuid.UUID] = field(default_factory=list)
@@ -81,11 +84,13 @@ async def candidates(
     min_quality: float | None,
     depth: int,
     mode: Mode = "hybrid",
+    items: bool = True,
 ) -> Candidates:
     """Each side's filtered top ``depth``, best first, with its own score.
 
     Tantivy runs in a worker thread while PostgreSQL answers the vector query; then the
-    candidates only BM25 found get their cosine on the same connection.
+    candidates only BM25 found get their cosine on the same connection, and (``items``)
+    every candidate the cosines of its item vectors.
     """
     bm25: asyncio.Future[tuple[list[tuple[str, float]], QueryTerms]] | None = None
     if mode != "vector":
@@ -103,6 +108,7 @@ async def candidates(
     found: list[tuple[str, float]] = []
     terms: QueryTerms | None = None
     same_error: list[uuid.UUID] = []
+    item_sims: dict[uuid.UUID, list[float]] = {}
     keys = lookup_keys(signatures(query)) if mode == "hybrid" and error_shaped(query) else []
     try:
         if mode != "fulltext":
@@ -121,17 +127,24 @@ async def candidates(
                 )
                 vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
                 similarity = {h.id: h.score for h in vector}
+                text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                missing: list[uuid.UUID] = []
                 if bm25 is not None:
                     (found, terms), bm25 = await bm25, None
                     missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
                     missing += [d for d in same_error if d not in similarity]
-                    text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                if items:  # one round trip for both
+                    whole, item_sims = await similarity_store.cosines_and_items(
+                        vectors, text, missing, [*similarity, *missing]
+                    )
+                    similarity.update(whole)
+                elif missing:
                     similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
         if bm25 is not None:
             found, terms = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
-    return Candidates(fulltext, vector, similarity, terms, same_error)
+    return Candidates(fulltext, vector, similarity, item_sims, terms, same_error)
 
 
 async def rank(
@@ -142,10 +155,11 @@ async def rank(
     tags: list[str] = [],  # noqa: B006 - never mutated
     min_quality: float | None = None,
     mode: Mode = "hybrid",
-    tuning: Tuning = TUNING,
+    tuning: Tuning | None = None,
 ) -> list[Fused]:
     """Every candidate, best first, with the rank each side gave it, its cosine similarity
-    and its calibrated relevance."""
+    and its calibrated relevance (``tuning``: the module's ``TUNING`` unless given)."""
+    tuning = tuning or TUNING
     found = await candidates(
         plurum,
         query=query,
@@ -154,6 +168,7 @@ async def rank(
         min_quality=min_quality,
         depth=tuning.depth,
         mode=mode,
+        items=tuning.pooling != "none",
     )
     return assessed(query, found, tuning)
 
@@ -161,12 +176,30 @@ async def rank(
 def assessed(query: str, found: Candidates, tuning: Tuning = TUNING) -> list[Fused]:
     """Fusion and relevance of collected candidates (bench.fit replays the same function)."""
     ceiling = found.terms.ceiling() if found.terms is not None else 0.0
-    fused = fuse_hits(
-        query, found.fulltext, found.vector, tuning, ceiling=ceiling, similarity=found.similarity
+    vector, similarity = multi_vector(found, tuning)
+    fused = fuse_hits(query, found.fulltext, vector, tuning, ceiling=ceiling, similarity=similarity)
+    closest = {d: max([c, *found.items.get(d, ())]) for d, c in found.similarity.items()}
+    fused = [replace(f, similarity=closest.get(f.id, 0.0)) for f in fused]
+    return same_error_first(relevance.assess(query, fused, evidence(found)), found)
+
+
+def evidence(found: Candidates) -> relevance.Evidence:
+    return relevance.Evidence(
+        bm25={h.id: h.score for h in found.fulltext},
+        terms=found.terms,
+        document_similarity=found.similarity,
+        item_similarity={d: max(c) for d, c in found.items.items() if c},
     )
-    fused = [replace(f, similarity=found.similarity.get(f.id, 0.0)) for f in fused]
-    bm25 = {h.id: h.score for h in found.fulltext}
-    return same_error_first(relevance.assess(query, fused, bm25, found.terms), found)
+
+
+def multi_vector(found: Candidates, tuning: Tuning) -> tuple[list[Hit], dict[uuid.UUID, float]]:
+    """The vector side re-scored by each document's pooled vectors (``fusion.pooled``), best
+    first, and the pooled score of every candidate (the whole-text cosine when not pooling)."""
+    if tuning.pooling == "none" or not found.items:
+        return found.vector, found.similarity
+    score = {d: pooled(c, found.items.get(d, ()), tuning) for d, c in found.similarity.items()}
+    vector = sorted((Hit(h.id, score[h.id]) for h in found.vector), key=lambda h: -h.score)
+    return vector, score
 
 
 # A hit quoting the query's very error is relevant whatever its words: on the dev sets 38 of
@@ -205,6 +238,19 @@ async def prefer_fitting(
     return head + tail
 
 
+def answered(ranked: list[Fused], floor: float) -> list[Fused]:
+    """The floor applies to the query: when its best hit's relevance reaches ``floor`` the
+    ranking is returned whole, otherwise nothing is (abstain).
+
+    Dropping each hit below the floor instead loses the answers that rank 2nd to 10th with a
+    low relevance of their own: on agentdev that floor lost 9 % of the answers before it
+    abstained on a third of the off-domain queries (docs/search.md, "The floor").
+    """
+    if not ranked or max(f.relevance for f in ranked) < floor:
+        return []
+    return ranked
+
+
 def why_empty(ranked: list[Fused], floor: float) -> str:
     """What an agent reads when no hit is shown: no match at all, or none relevant enough."""
     if not ranked:
@@ -233,12 +279,13 @@ async def relevant_hits(
     min_relevance: float = DEFAULT_MIN_RELEVANCE,
     packages: dict[str, str] | None = None,
 ) -> Relevant:
-    """The best ``limit`` visible hits at or above the floor, and why there are none if so.
+    """The best ``limit`` visible hits when the query passes the floor, and why there are
+    none if so (``answered``).
 
     With the caller's ``packages``, advice that worked on versions like theirs moves up.
     """
     ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
-    passed = [f for f in ranked if f.relevance >= min_relevance]
+    passed = answered(ranked, min_relevance)
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # One card per cluster of near-duplicates, where its best-ranked member matched.
@@ -247,29 +294,34 @@ async def relevant_hits(
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
-    start = 0
+    start = below_quality = 0
     while len(results) < limit and start < len(passed):
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
         alone = [f.id for f in chunk if clusters.view_of(f.id) is None]
         rows = await store.with_authors(db, alone, viewer)
+        hits: list[s.SearchHit] = []
         for f in chunk:
             view = clusters.view_of(f.id)
             if view is not None:
                 card = duplicates.hit(view, f, packages)
                 if card is not None:
-                    results.append(card)
+                    hits.append(card)
             elif f.id in rows:
-                results.append(render.search_hit(*rows[f.id], f, packages))
+                hits.append(render.search_hit(*rows[f.id], f, packages))
+        # the filters read the stored score, an upper bound of the current one (outcome
+        # drift, services/rescore.py): the current score decides
+        kept = [h for h in hits if min_quality is None or h.quality_score >= min_quality]
+        results, below_quality = results + kept, below_quality + len(hits) - len(kept)
     reason = None if results else why_empty(ranked, min_relevance)
-    return Relevant(results, reason, total_found=len(passed))
+    return Relevant(results, reason, total_found=len(passed) - below_quality)
 
 
 @dataclass(frozen=True)
 class Relevant:
     hits: list[s.SearchHit]
     empty_reason: str | None
-    total_found: int  # candidates at or above the floor, of which ``hits`` are the first
+    total_found: int  # candidates returned when the query passes the floor (else 0)
 
 
 async def search(

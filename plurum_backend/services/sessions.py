@@ -11,7 +11,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors
-from plurum_backend.services import duplicates, experiences, hints, pulse, render
+from plurum_backend.services import duplicates, experiences, held, hints, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags, relevant_hits
@@ -32,10 +32,10 @@ def session_text(topic: str, domain: str | None, tools: list[str]) -> str:
 async def open_session(
     plurum: Plurum, tx: Tx, agent: Agent, body: s.SessionOpenRequest
 ) -> s.SessionOpenResponse:
-    scrub = Scrub()
-    topic = scrub.text(body.topic.strip())
-    domain = scrub.maybe(body.domain.strip() if body.domain else None)
-    tools = normalize_tags(scrub.texts(body.tools_used))
+    scrub = Scrub(screen=True)
+    topic = scrub.text(body.topic.strip(), "topic")
+    domain = scrub.maybe(body.domain.strip() if body.domain else None, "domain")
+    tools = normalize_tags(scrub.texts(body.tools_used, "tools_used"))
     text = session_text(topic, domain, tools)
     session = Session(
         id=uuid.uuid4(),
@@ -48,6 +48,7 @@ async def open_session(
         environment=environment_of(scrub, body.environment),
         embedding=(await plurum.embedder.aembed_query(text)).tolist(),
     )
+    held.hold_session(session, await scrub.reasons())
     await vectors.hold(plurum.embedder, tx.db)
     tx.db.add(session)
     await tx.db.flush()
@@ -86,6 +87,7 @@ async def open_session(
         relevant_empty_reason=relevant.empty_reason,
         active_sessions=active,
         redactions=scrub.report(),
+        held=held.held_of_session(session),
     )
 
 
@@ -108,8 +110,14 @@ async def log_entry(
 ) -> s.EntryCreated:
     session = await _own_session(tx, session_id, agent, "log to")
     _require_open(session, "take entries")
-    scrub = Scrub()
-    content = scrub.object(normalize_entry(body.entry_type, body.content))
+    scrub = Scrub(screen=True)
+    where = f"entry ({body.entry_type})"
+    content = scrub.object(
+        normalize_entry(body.entry_type, body.content),
+        where,
+        artifact=body.entry_type == "artifact",
+    )
+    held.hold_session(session, await scrub.reasons())
     vector = await hints.embed_entry(plurum, content)
     entry = Entry(
         id=uuid.uuid4(),
@@ -124,7 +132,9 @@ async def log_entry(
     found = [] if vector is None else await hints.find(plurum, tx, vector, agent.id)
     hints.announce(tx, session, entry.id, found)
     made = render.entry_out(entry).model_dump()
-    return s.EntryCreated(**made, redactions=scrub.report(), hints=found)
+    return s.EntryCreated(
+        **made, redactions=scrub.report(), hints=found, held=held.held_of_session(session)
+    )
 
 
 def _context(session: Session, entries: list[Entry]) -> str:
@@ -157,8 +167,8 @@ async def close(
             (kind, i): e.embedding for i, e in enumerate(x for x in entries if x.entry_type == kind)
         }
 
-    scrub = Scrub()
-    solution = scrub.maybe(body.solution.strip() if body.solution else None)
+    scrub = Scrub(screen=True)
+    solution = scrub.maybe(body.solution.strip() if body.solution else None, "solution")
     draft = experiences.Draft(
         agent_id=agent.id,
         goal=session.topic,
@@ -176,6 +186,7 @@ async def close(
         session_id=session.id,
         item_vectors={k: v for kind in hints.ITEM_KINDS for k, v in vectors_of(kind).items()},
         environment=session.environment,
+        held_reasons=held.merge(session.held_reasons, await scrub.reasons()),
     )
     exp = await experiences.store_draft(plurum, tx, draft)
     session.status = "closed"
@@ -204,11 +215,12 @@ async def update(
         raise Invalid("Give at least one of domain, tools_used, visibility.")
     session = await _own_session(tx, session_id, agent, "change")
     _require_open(session, "be changed")
-    scrub = Scrub()
+    scrub = Scrub(screen=True)
     if "domain" in given:
-        session.domain = scrub.maybe(body.domain.strip() if body.domain else None) or None
+        session.domain = scrub.maybe(body.domain.strip() if body.domain else None, "domain") or None
     if "tools_used" in given:
-        session.tools_used = normalize_tags(scrub.texts(body.tools_used or []))
+        session.tools_used = normalize_tags(scrub.texts(body.tools_used or [], "tools_used"))
+    held.hold_session(session, await scrub.reasons())
     if "visibility" in given and body.visibility is not None:
         session.visibility = body.visibility
     if given & {"domain", "tools_used"}:
@@ -271,6 +283,7 @@ async def get(db: AsyncSession, session_id: uuid.UUID, viewer: Agent | None) -> 
             "entry_count": await store.entry_count(db, session.id),
             "entries": entries,
             "contributions": contributions,
+            "held": held.held_of_session(session) if is_owner else None,
         }
     )
 
@@ -288,13 +301,17 @@ async def contribute(
     check_object(body.content)
     if not body.content:
         raise Invalid("content must not be empty.")
-    scrub = Scrub()
+    scrub = Scrub(screen=True)
+    content = scrub.object(body.content, "content")
+    reasons = await scrub.reasons()
+    if reasons:
+        raise Invalid(f"{held.CONTRIBUTION_REFUSED} ({held.summary_text(reasons)}).")
     contribution = Contribution(
         id=uuid.uuid4(),
         session_id=session.id,
         agent_id=agent.id,
         contribution_type=body.contribution_type,
-        content=scrub.object(body.content),
+        content=content,
     )
     tx.db.add(contribution)
     await tx.db.flush()

@@ -75,8 +75,7 @@ async def record(
         "vote": vote,
     }
     try:
-        async with db.begin_nested():
-            await store.add(db, values)
+        await store.add(db, values)
     except Exception as exc:  # the request matters more than its log line
         # the database going away is logged once elsewhere: no traceback for it here
         log.warning("could not record a %s usage event", kind, exc_info=not is_fault(exc))

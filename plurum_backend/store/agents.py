@@ -19,6 +19,7 @@ from plurum_backend.store.models import (
     Session,
     Vote,
 )
+from plurum_backend.store.visibility import not_held, session_visible_to
 
 
 async def by_key_hash(db: AsyncSession, key_hash: str) -> Agent | None:
@@ -81,10 +82,10 @@ async def stats(db: AsyncSession, agent_id: uuid.UUID, public_only: bool) -> dic
         .where(Session.agent_id == agent_id)
     )
     if public_only:
-        sessions = sessions.where(Session.visibility == "public")
-        experiences = experiences.where(Experience.visibility == "public")
-        entries = entries.where(Session.visibility == "public")
-    own_experience = select(Experience.id).where(Experience.visibility == "public")
+        sessions = sessions.where(session_visible_to(None))
+        experiences = experiences.where(Experience.visibility == "public", not_held())
+        entries = entries.where(session_visible_to(None))
+    own_experience = select(Experience.id).where(Experience.visibility == "public", not_held())
     outcomes = select(func.count()).select_from(Outcome).where(Outcome.agent_id == agent_id)
     votes = select(func.count()).select_from(Vote).where(Vote.agent_id == agent_id)
     if public_only:
@@ -110,6 +111,7 @@ async def impact(db: AsyncSession, agent_id: uuid.UUID) -> dict[str, object]:
         Experience.agent_id == agent_id,
         Experience.visibility == "public",
         Experience.status == "published",
+        not_held(),
     )
     by_others = (
         select(func.count())

@@ -8,11 +8,23 @@ like the API's own queries, so a page counts and lists exactly what the API show
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, and_, cast, func, literal_column, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -57,17 +69,26 @@ async def by_author(
     return [(e, u) for e, u in rows.all()], int(total or 0)
 
 
+@functools.lru_cache(maxsize=2)
+def _outcome_counts_statement(own: bool) -> Select[str, int, int]:
+    """Built once per kind of viewer (bound at execution): on the search page's hot path."""
+    viewer = bindparam("viewer", type_=Uuid) if own else None
+    return select(Experience.short_id, Experience.success_count, Experience.failure_count).where(
+        Experience.short_id.in_(bindparam("short_ids", expanding=True)),
+        experience_visible_to(viewer),
+    )
+
+
 async def outcome_counts(
     db: AsyncSession, short_ids: Sequence[str], viewer: uuid.UUID | None
 ) -> dict[str, tuple[int, int]]:
     """(successes, failures) as the quality score counts them, for the visible ones."""
     if not short_ids:
         return {}
-    rows = await db.execute(
-        select(Experience.short_id, Experience.success_count, Experience.failure_count).where(
-            Experience.short_id.in_(short_ids), experience_visible_to(viewer)
-        )
-    )
+    params: dict[str, object] = {"short_ids": list(short_ids)}
+    if viewer is not None:
+        params["viewer"] = viewer
+    rows = await db.execute(_outcome_counts_statement(viewer is not None), params)
     return {i: (int(s), int(f)) for i, s, f in rows.all()}
 
 

@@ -79,17 +79,22 @@ class Described:
     goal: str
     solution: str | None
     environment: dict[str, Any] | None
+    held: bool
 
 
 async def described(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Described]:
     if not ids:
         return {}
     rows = await db.execute(
-        select(Experience.id, Experience.goal, Experience.solution, Experience.environment).where(
-            Experience.id.in_(list(ids))
-        )
+        select(
+            Experience.id,
+            Experience.goal,
+            Experience.solution,
+            Experience.environment,
+            Experience.held_at.is_not(None),
+        ).where(Experience.id.in_(list(ids)))
     )
-    return {i: Described(goal, solution, env) for i, goal, solution, env in rows.all()}
+    return {i: Described(goal, sol, env, bool(held)) for i, goal, sol, env, held in rows.all()}
 
 
 async def breakthrough_vectors(

@@ -67,6 +67,26 @@ async def short_id_or_slug_taken(db: AsyncSession, short_id: str, slug: str) -> 
     return any(r[0] == short_id for r in found), any(r[1] == slug for r in found)
 
 
+@functools.lru_cache(maxsize=8)
+def _with_authors_statement(own: bool, discover: bool) -> Select[Experience, str]:
+    """with_authors' SELECT for one combination of rules, built once: building the
+    visibility expressions and the loader options anew cost about 1 ms a call, more than
+    PostgreSQL takes to answer it. ``ids`` and ``viewer`` are bound at execution."""
+    viewer = bindparam("viewer", type_=Uuid) if own else None
+    rule = experience_discoverable_by(viewer) if discover else experience_visible_to(viewer)
+    return (
+        select(Experience, Agent.username)
+        .join(Agent, Agent.id == Experience.agent_id)
+        .options(
+            defer(Experience.embedding, raiseload=True),
+            defer(Experience.dead_ends, raiseload=True),
+            defer(Experience.gotchas, raiseload=True),
+            defer(Experience.artifacts, raiseload=True),
+        )
+        .where(Experience.id.in_(bindparam("ids", type_=Uuid, expanding=True)), rule)
+    )
+
+
 async def with_authors(
     db: AsyncSession,
     ids: Sequence[uuid.UUID],
@@ -85,18 +105,11 @@ async def with_authors(
     """
     if not ids:
         return {}
-    rule = experience_discoverable_by(viewer) if discover else experience_visible_to(viewer)
-    rows = await db.execute(
-        select(Experience, Agent.username)
-        .join(Agent, Agent.id == Experience.agent_id)
-        .options(
-            defer(Experience.embedding, raiseload=True),
-            defer(Experience.dead_ends, raiseload=True),
-            defer(Experience.gotchas, raiseload=True),
-            defer(Experience.artifacts, raiseload=True),
-        )
-        .where(Experience.id.in_(ids), rule)
-    )
+    statement = _with_authors_statement(viewer is not None, discover)
+    params: dict[str, Any] = {"ids": list(ids)}
+    if viewer is not None:
+        params["viewer"] = viewer
+    rows = await db.execute(statement, params)
     return {e.id: (e, u) for e, u in rows.all()}
 
 
@@ -199,31 +212,81 @@ async def set_archived(db: AsyncSession, exp: Experience, archived: bool) -> Non
     await db.refresh(exp)
 
 
-async def counted_outcomes(
-    db: AsyncSession, experience_id: uuid.UUID, author: uuid.UUID
-) -> tuple[int, int]:
-    """(successes, failures) over each non-author agent's latest report."""
-    latest = (
-        select(Outcome.success)
-        .where(Outcome.experience_id == experience_id, Outcome.agent_id != author)
-        .ext(distinct_on(Outcome.agent_id))
-        .order_by(Outcome.agent_id, Outcome.created_at.desc(), Outcome.id.desc())
-        .subquery()
-    )
-    rows = await db.execute(select(latest.c.success, func.count()).group_by(latest.c.success))
-    counts = {bool(s): int(n) for s, n in rows.all()}
-    return counts.get(True, 0), counts.get(False, 0)
-
-
 async def vote_of(db: AsyncSession, experience_id: uuid.UUID, agent_id: uuid.UUID) -> Vote | None:
     return await db.get(Vote, (experience_id, agent_id))
 
 
-async def vote_counts(db: AsyncSession, experience_id: uuid.UUID) -> tuple[int, int]:
+async def counted_reports(
+    db: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[bool, datetime, dict[str, Any] | None]]]:
+    """Each non-author agent's latest report per experience: (success, when, environment)."""
+    found: dict[uuid.UUID, list[tuple[bool, datetime, dict[str, Any] | None]]] = {
+        i: [] for i in ids
+    }
+    if not ids:
+        return found
     rows = await db.execute(
-        select(Vote.vote_type, func.count())
-        .where(Vote.experience_id == experience_id)
-        .group_by(Vote.vote_type)
+        select(Outcome.experience_id, Outcome.success, Outcome.created_at, Outcome.environment)
+        .join(Experience, Experience.id == Outcome.experience_id)
+        .where(Outcome.experience_id.in_(ids), Outcome.agent_id != Experience.agent_id)
+        .ext(distinct_on(Outcome.experience_id, Outcome.agent_id))
+        .order_by(
+            Outcome.experience_id,
+            Outcome.agent_id,
+            Outcome.created_at.desc(),
+            Outcome.id.desc(),
+        )
     )
-    counts = dict(rows.all())
-    return int(counts.get("up", 0)), int(counts.get("down", 0))
+    for exp_id, success, when, environment in rows.all():
+        found[exp_id].append((bool(success), when, environment))
+    return found
+
+
+async def cast_votes(
+    db: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[bool, datetime]]]:
+    """Every vote per experience: (is it up, when it was cast or last changed)."""
+    found: dict[uuid.UUID, list[tuple[bool, datetime]]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = await db.execute(
+        select(Vote.experience_id, Vote.vote_type, Vote.created_at).where(
+            Vote.experience_id.in_(ids)
+        )
+    )
+    for exp_id, vote_type, when in rows.all():
+        found[exp_id].append((vote_type == "up", when))
+    return found
+
+
+async def due_for_rescore(
+    db: AsyncSession, scored_before: datetime, half_life_days: float, limit: int
+) -> list[Experience]:
+    """Experiences with evidence whose stored score is older than ``scored_before`` (or was
+    never weighted, or with another half-life), locked; rows another writer holds are
+    skipped (its own rescore is newer)."""
+    evidence = (
+        Experience.success_count
+        + Experience.failure_count
+        + Experience.up_votes
+        + Experience.down_votes
+    ) > 0
+    due = or_(
+        Experience.scored_at.is_(None),
+        Experience.scored_at < scored_before,
+        Experience.weighted["half_life_days"].as_float() != half_life_days,
+    )
+    rows = await db.execute(
+        select(Experience)
+        .options(
+            defer(Experience.embedding, raiseload=True),
+            defer(Experience.dead_ends, raiseload=True),
+            defer(Experience.gotchas, raiseload=True),
+            defer(Experience.artifacts, raiseload=True),
+        )
+        .where(evidence, due)
+        .order_by(Experience.scored_at.asc().nulls_first(), Experience.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.scalars().all())

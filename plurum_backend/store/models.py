@@ -67,6 +67,9 @@ class Session(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # why its topic or an entry reads as instructions to the reader (docs/trust.md); while
+    # set, the session is hidden from others and the experience it closes into is held
+    held_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class Entry(Base):
@@ -125,7 +128,15 @@ class Experience(Base):
     up_votes: Mapped[int] = mapped_column(Integer, default=0)
     down_votes: Mapped[int] = mapped_column(Integer, default=0)
     acquisitions: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcome drift (0015_drift, services/rescore.py): the age-weighted evidence and the
+    # freshness verdict as of ``scored_at``; NULL until first rescored.
+    weighted: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    freshness: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # held for review: its text reads as instructions to the reader (docs/trust.md)
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB(none_as_null=True))
     environment: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # search.signatures: the errors it quotes (JSON for the detail) and their lookup keys
     error_signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

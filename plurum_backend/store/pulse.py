@@ -19,6 +19,7 @@ from plurum_backend.store.models import (
     PulseSubscription,
     Session,
 )
+from plurum_backend.store.visibility import session_visible_to
 
 CHANNEL = "plurum_pulse"
 KEYS_CHANNEL = "plurum_keys"
@@ -168,7 +169,7 @@ async def recent_public(db: AsyncSession, limit: int) -> list[PulseEvent]:
 
 
 async def open_public_sessions(db: AsyncSession, limit: int) -> tuple[list[Session], int]:
-    condition = (Session.status == "open") & (Session.visibility == "public")
+    condition = (Session.status == "open") & session_visible_to(None)
     total = await db.scalar(select(func.count()).select_from(Session).where(condition))
     rows = await db.scalars(
         select(Session).where(condition).order_by(Session.created_at.desc()).limit(limit)

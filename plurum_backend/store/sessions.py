@@ -84,7 +84,7 @@ async def similar_open(
         select(Session, (1 - distance).label("similarity"))
         .where(
             Session.status == "open",
-            Session.visibility == "public",
+            session_visible_to(None),
             Session.agent_id != exclude_agent,
             Session.id != exclude_session,
             Session.embedding.is_not(None),

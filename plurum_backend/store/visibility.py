@@ -9,6 +9,11 @@ An experience is seen in three ways, each a little narrower than the one before:
 - *discovered* in search, similar results and a session's relevant experiences
   (``experience_discoverable_by``): listed, not archived, and not quarantined.
 
+Held experiences (text that reads as instructions to the reading agent, docs/trust.md) and
+held sessions are their owner's alone, like private ones: ``held_at`` / ``held_reasons``
+are part of what "shared" means here, so every read, list, search, similar, profile count
+and page that asks this module inherits it.
+
 An experience is quarantined while at least ``QUARANTINE_FAILURES`` agents' latest reports
 say it failed and none says it worked (``success_count`` and ``failure_count`` already
 count each agent's latest report once, the author's never): one report of success lifts it.
@@ -45,8 +50,18 @@ def experience_visible_to(viewer: Viewer) -> ColumnElement[bool]:
         Experience.visibility == "public",
         Experience.status == "published",
         Experience.archived_at.is_(None),
+        not_held(),
     )
     return shared if viewer is None else or_(shared, Experience.agent_id == viewer)
+
+
+def not_held() -> ColumnElement[bool]:
+    """Not held for review: the condition every view of other agents' work adds."""
+    return Experience.held_at.is_(None)
+
+
+def is_held(experience: Experience) -> bool:
+    return experience.held_at is not None
 
 
 def experience_listed_for(viewer: Viewer, include_archived: bool = False) -> ColumnElement[bool]:
@@ -63,19 +78,24 @@ def experience_discoverable_by(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def session_visible_to(viewer: uuid.UUID | None) -> ColumnElement[bool]:
-    shared = Session.visibility == "public"
+    shared = and_(Session.visibility == "public", Session.held_reasons.is_(None))
     return shared if viewer is None else or_(shared, Session.agent_id == viewer)
 
 
 def audience_of(experience: Experience) -> tuple[str, ...]:
     """The same rule as experience_discoverable_by, as terms for the full-text index.
 
-    An archived or quarantined experience has no audience: no full-text query matches it.
+    An archived or quarantined experience has no audience: no full-text query matches it. A
+    held one is its owner's only.
     """
     if experience.archived_at is not None or is_quarantined(experience):
         return ()
     owner = str(experience.agent_id)
-    if experience.visibility == "public" and experience.status == "published":
+    if (
+        experience.visibility == "public"
+        and experience.status == "published"
+        and not is_held(experience)
+    ):
         return ("public", owner)
     return (owner,)
 
@@ -91,6 +111,8 @@ __all__ = [
     "experience_discoverable_by",
     "experience_listed_for",
     "experience_visible_to",
+    "is_held",
     "is_quarantined",
+    "not_held",
     "session_visible_to",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -124,19 +123,8 @@ def identifier_of(request: Request) -> str:
 
 
 async def experience_page(plurum: Plurum, request: Request, viewer: Viewer) -> Response:
-    identifier = identifier_of(request)
-
-    async def detail_and_history() -> tuple[s.ExperienceDetail, list[browse.OutcomeDay]]:
-        async with plurum.reading() as db:
-            detail = await experiences.get(db, identifier, viewer.id)
-            return detail, await browse.outcome_history(db, detail)
-
-    async def similar_ones() -> s.SimilarResponse:
-        async with plurum.reading() as db:
-            return await experiences.similar(plurum, db, identifier, viewer.id, SIMILAR)
-
-    # the nearest-neighbour query runs on its own pool while the detail is read
-    (detail, history), similar = await asyncio.gather(detail_and_history(), similar_ones())
+    view = await browse.experience_page(plurum, identifier_of(request), viewer.id, SIMILAR)
+    detail = view.detail
     forms = [(mode, title, compression.compress(detail, mode)[1]) for mode, title in ACQUIRE_TABS]
     return page(
         plurum,
@@ -144,8 +132,8 @@ async def experience_page(plurum: Plurum, request: Request, viewer: Viewer) -> R
         viewer,
         "experience.html",
         exp=detail,
-        similar=similar.results,
-        history=history,
+        similar=view.similar,
+        history=view.history,
         forms=forms,
         is_owner=viewer.id is not None and str(viewer.id) == detail.author.id,
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import jinja2
 from markupsafe import Markup
@@ -82,6 +82,12 @@ def q(value: str) -> str:
     return quote(value, safe="")
 
 
+def qs(value: str) -> str:
+    """A query-string value, quoted: Jinja's ``urlencode`` without its dict and pair
+    handling (a search page quotes a hundred tags)."""
+    return quote_plus(value, safe="")
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -90,8 +96,10 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # the templates ship inside the package: no stat() of every file on each render
+        auto_reload=False,
     )
-    env.filters.update(ago=ago, iso=iso, percent=percent, pretty=pretty, q=q)
+    env.filters.update(ago=ago, iso=iso, percent=percent, pretty=pretty, q=q, qs=qs)
     env.globals.update(
         static_url=static_url,
         chart=charts.stacked_bars,

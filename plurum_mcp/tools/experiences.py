@@ -11,11 +11,19 @@ from pydantic import Field
 from plurum_mcp.models import (
     Acquired,
     Experience,
+    Freshness,
     OutcomeReported,
     SearchResults,
     VoteResult,
 )
-from plurum_mcp.render import as_json, card_line, percent, untrusted
+from plurum_mcp.render import (
+    as_json,
+    card_line,
+    freshness_warning,
+    held_note,
+    percent,
+    untrusted,
+)
 from plurum_mcp.tools.inputs import (
     AcquireMode,
     ContextText,
@@ -79,6 +87,14 @@ def version_warnings(fit: dict[str, Any] | None) -> list[str]:
     return [f"   ⚠ written for other versions: {named}"]
 
 
+def _plurum_warning(freshness: Freshness | None) -> str:
+    """Plurum's own freshness warning, to put before the fenced experience ("" when fresh)."""
+    warning = freshness_warning(freshness)
+    if warning is None:
+        return ""
+    return f"Plurum: {warning}. Check that it still works before relying on it.\n\n"
+
+
 def register(server: MCPServer, kit: Kit) -> None:
     api = kit.api
 
@@ -117,7 +133,8 @@ def register(server: MCPServer, kit: Kit) -> None:
     async def get_experience(identifier: Identifier) -> Annotated[CallToolResult, Experience]:
         experience = parse(Experience, await api.get(f"experiences/{identifier}", auth="optional"))
         body = as_json(experience.model_dump(mode="json", exclude={"trust"}))
-        return kit.finish(experience, untrusted(f"experience {experience.short_id}", body))
+        text = untrusted(f"experience {experience.short_id}", body)
+        return kit.finish(experience, _plurum_warning(experience.freshness) + text)
 
     async def acquire(
         identifier: Identifier, mode: AcquireMode = "checklist"
@@ -126,7 +143,8 @@ def register(server: MCPServer, kit: Kit) -> None:
             Acquired, await api.post(f"experiences/{identifier}/acquire", {"mode": mode})
         )
         text = (
-            untrusted(f"experience {acquired.short_id} ({mode})", acquired.text)
+            _plurum_warning(acquired.freshness)
+            + untrusted(f"experience {acquired.short_id} ({mode})", acquired.text)
             + f"\n\nWhen you have used it, call report_outcome(identifier='{acquired.short_id}', "
             "success=true|false)."
         )
@@ -160,10 +178,11 @@ def register(server: MCPServer, kit: Kit) -> None:
             if outcomes
             else ""
         )
+        warning = freshness_warning(experience.freshness)
         return kit.finish(
             reported,
             f"Outcome recorded for {experience.short_id}. Its quality score is now "
-            f"{experience.quality_score:.2f}{tally}.",
+            f"{experience.quality_score:.2f}{tally}." + (f"\n{warning}" if warning else ""),
         )
 
     async def vote(
@@ -210,7 +229,7 @@ def register(server: MCPServer, kit: Kit) -> None:
         return kit.finish(
             created,
             f"Experience {created.short_id} ({created.slug}) created, {visibility}: "
-            f'"{created.goal}".',
+            f'"{created.goal}".' + held_note(created),
         )
 
     server.add_tool(search, title="Search Plurum experiences", description=SEARCH, annotations=READ)

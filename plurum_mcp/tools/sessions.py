@@ -19,7 +19,7 @@ from plurum_mcp.models import (
     SessionList,
     SessionOpened,
 )
-from plurum_mcp.render import as_json, card_line, untrusted
+from plurum_mcp.render import as_json, card_line, held_note, untrusted
 from plurum_mcp.tools.inputs import (
     Code,
     ContextText,
@@ -207,7 +207,7 @@ def register(server: MCPServer, kit: Kit) -> None:
         text = f"Logged {entry.entry_type} {entry.id} in session {session_id}."
         if entry.hints:
             text += "\n\n" + hints_text(entry.hints)
-        return kit.finish(entry, text)
+        return kit.finish(entry, text + held_note(entry))
 
     async def close_session(
         session_id: SessionId,
@@ -228,7 +228,7 @@ def register(server: MCPServer, kit: Kit) -> None:
             f"Session {session_id} closed. Experience {experience.short_id} ({experience.slug}) "
             f'is {state}: "{experience.goal}", with {len(experience.dead_ends)} dead end(s), '
             f"{len(experience.breakthroughs)} breakthrough(s), {len(experience.gotchas)} "
-            f"gotcha(s) and {len(experience.artifacts)} artifact(s).",
+            f"gotcha(s) and {len(experience.artifacts)} artifact(s)." + held_note(experience),
         )
 
     async def abandon_session(session_id: SessionId) -> Annotated[CallToolResult, SessionAbandoned]:

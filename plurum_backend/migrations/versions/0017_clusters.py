@@ -20,7 +20,7 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0017_clusters"
-down_revision = "0012_entry_hints"
+down_revision = "0020_web"
 branch_labels = None
 depends_on = None
 
