@@ -47,6 +47,7 @@ from plurum_backend.search.embedder import shared_embedder
 from plurum_backend.services import duplicates
 from plurum_backend.services.duplicates import SERVED, Thresholds
 from plurum_backend.services.hints import item_text
+from plurum_backend.services.limits import Policy
 
 BASE = "http://testserver/api/v1"
 HERE = Path(__file__).parent / "data"
@@ -243,6 +244,8 @@ async def through_api(corpus: Corpus, queries: list[dict[str, Any]]) -> ApiRun:
     link_seconds: list[float] = []
     timed(duplicates, "remember_and_link", link_seconds)
     async with fresh_plurum() as plurum:
+        # a benchmark's searches are not an agent's: no per-minute quota (1,000 of them)
+        plurum.limits.policies["searches"] = Policy("searches", 0, 60)
         app = create_app(plurum, manage_lifespan=False)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE, timeout=120) as client:
