@@ -207,23 +207,24 @@ async def _search(client: httpx.AsyncClient, query: dict[str, Any]) -> list[dict
 
 async def searches(client: httpx.AsyncClient, queries: list[dict[str, Any]], run: ApiRun) -> None:
     """Every query, anonymously: a warm-up pass, then passes that read clusters alternating
-    with passes that do not (``duplicates.around`` answering "no cluster" at once), for the
+    with passes that do not (``duplicates.clusters_of`` answering "no cluster" at once), for the
     cost of clusters as a same-run ratio; and how long reading them takes inside search."""
-    reads = duplicates.around
+    reads = duplicates.clusters_of
 
-    async def no_clusters(*args: Any, **kwargs: Any) -> duplicates.Clusters:
-        return duplicates.Clusters({}, {})
+    async def no_clusters(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return {}
 
     for query in queries:
         hits = await _search(client, query)
         run.cards += len(hits)
         run.cards_with_confirmations += sum(1 for h in hits if h["confirmations"] > 1)
     spent: list[float] = []
-    timed(duplicates, "around", spent)
-    timing = duplicates.around
+    timed(duplicates, "clusters_of", spent)
+    timed(duplicates, "seen", spent)
+    timing = duplicates.clusters_of
     for round_ in range(4):
         reading = round_ % 2 == 0
-        duplicates.around = timing if reading else no_clusters  # type: ignore[assignment]
+        duplicates.clusters_of = timing if reading else no_clusters  # type: ignore[assignment]
         for query in queries:
             spent.clear()
             started = time.perf_counter()
@@ -234,7 +235,7 @@ async def searches(client: httpx.AsyncClient, queries: list[dict[str, Any]], run
                 run.cluster_seconds.append(sum(spent))
             else:
                 run.baseline_seconds.append(took)
-    duplicates.around = reads  # type: ignore[assignment]
+    duplicates.clusters_of = reads  # type: ignore[assignment]
 
 
 async def through_api(corpus: Corpus, queries: list[dict[str, Any]]) -> ApiRun:

@@ -278,11 +278,18 @@ class Clusters:
         return None if cluster is None else self.views.get(cluster)
 
 
-async def around(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None) -> Clusters:
-    """The clusters of ``ids`` as ``viewer`` sees them (one statement). A cluster the viewer
-    sees fewer than two members of has no view: an experience alone is no cluster, and a
-    hidden member's existence is not told."""
-    touched = await store.touching(db, ids, viewer)
+async def clusters_of(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Which of ``ids`` are in a cluster, and which (one light statement)."""
+    return await store.cluster_of(db, ids)
+
+
+async def seen(
+    db: AsyncSession, clusters: Iterable[uuid.UUID], viewer: uuid.UUID | None
+) -> dict[uuid.UUID, View]:
+    """The clusters as ``viewer`` sees them (one statement). A cluster the viewer sees fewer
+    than two members of has no view: an experience alone is no cluster, and a hidden
+    member's existence is not told."""
+    touched = await store.touching(db, list(dict.fromkeys(clusters)), viewer)
     by_cluster: dict[uuid.UUID, list[store.Member]] = {}
     for member in touched.members:
         by_cluster.setdefault(member.cluster_id, []).append(member)
@@ -290,7 +297,7 @@ async def around(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID |
     reports: dict[uuid.UUID, list[store.Report]] = {}
     for report in touched.reports:
         reports.setdefault(of_member[report.experience_id], []).append(report)
-    views = {
+    return {
         cluster_id: View(
             id=cluster_id,
             members=ms,
@@ -300,7 +307,12 @@ async def around(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID |
         for cluster_id, ms in by_cluster.items()
         if len(ms) >= 2
     }
-    return Clusters(touched.cluster_of, views)
+
+
+async def around(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None) -> Clusters:
+    """The clusters of ``ids`` as ``viewer`` sees them."""
+    cluster_of = await clusters_of(db, ids)
+    return Clusters(cluster_of, await seen(db, cluster_of.values(), viewer) if cluster_of else {})
 
 
 async def detail(

@@ -289,8 +289,8 @@ async def relevant_hits(
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # One card per cluster of near-duplicates, where its best-ranked member matched.
-    clusters = await duplicates.around(db, [f.id for f in passed], viewer)
-    passed = duplicates.one_per_cluster(passed, clusters.cluster_of)
+    cluster_of = await duplicates.clusters_of(db, [f.id for f in passed])
+    passed = duplicates.one_per_cluster(passed, cluster_of)
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -298,6 +298,10 @@ async def relevant_hits(
     while len(results) < limit and start < len(passed):
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
+        linked = [cluster_of[f.id] for f in chunk if f.id in cluster_of]
+        clusters = duplicates.Clusters(
+            cluster_of, await duplicates.seen(db, linked, viewer) if linked else {}
+        )
         alone = [f.id for f in chunk if clusters.view_of(f.id) is None]
         rows = await store.with_authors(db, alone, viewer)
         hits: list[s.SearchHit] = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -142,26 +142,34 @@ async def join(
     return cluster_id
 
 
+async def cluster_of(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The cluster of each of ``ids`` in one (one light statement: it runs on every search)."""
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(ClusterMember.experience_id, ClusterMember.cluster_id).where(
+            ClusterMember.experience_id == any_(bindparam("ids", type_=ARRAY(Uuid)))
+        ),
+        {"ids": list(ids)},
+    )
+    return {e: c for e, c in rows.all()}
+
+
 @dataclass(frozen=True)
 class Touched:
-    """Every member of the clusters some experiences are in, in one read: which cluster each
-    is in, the members the viewer may list (with their outcome reports)."""
+    """The members of some clusters the viewer may list, with their outcome reports."""
 
-    cluster_of: dict[uuid.UUID, uuid.UUID]
     members: list[Member]
     reports: list[Report]
 
 
-async def touching(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID | None) -> Touched:
-    """One statement (it runs on every search): the members of the clusters of ``ids``,
-    loaded for a card where the viewer may list them, with their reports as JSON."""
-    if not ids:
-        return Touched({}, [], [])
-    touched = (
-        select(ClusterMember.cluster_id)
-        .where(ClusterMember.experience_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
-        .scalar_subquery()
-    )
+async def touching(
+    db: AsyncSession, clusters: Sequence[uuid.UUID], viewer: uuid.UUID | None
+) -> Touched:
+    """One statement: the members of ``clusters`` the viewer may list, loaded for a card,
+    with their reports as JSON."""
+    if not clusters:
+        return Touched([], [])
     report = func.json_build_array(
         Outcome.agent_id,
         Outcome.success,
@@ -174,7 +182,6 @@ async def touching(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID
         .correlate(ClusterMember)
         .scalar_subquery()
     )
-    listed = and_(Experience.id == ClusterMember.experience_id, experience_listed_for(viewer))
     rows = await db.execute(
         select(
             ClusterMember.experience_id,
@@ -184,22 +191,22 @@ async def touching(db: AsyncSession, ids: Sequence[uuid.UUID], viewer: uuid.UUID
             experience_discoverable_by(viewer),
             reports,
         )
-        .outerjoin(Experience, listed)
-        .outerjoin(Agent, Agent.id == Experience.agent_id)
+        .join(Experience, Experience.id == ClusterMember.experience_id)
+        .join(Agent, Agent.id == Experience.agent_id)
         .options(
             defer(Experience.embedding, raiseload=True),
             defer(Experience.dead_ends, raiseload=True),
             defer(Experience.gotchas, raiseload=True),
             defer(Experience.artifacts, raiseload=True),
         )
-        .where(ClusterMember.cluster_id.in_(touched)),
-        {"ids": list(ids)},
+        .where(
+            ClusterMember.cluster_id == any_(bindparam("clusters", type_=ARRAY(Uuid))),
+            experience_listed_for(viewer),
+        ),
+        {"clusters": list(clusters)},
     )
-    found = Touched({}, [], [])
+    found = Touched([], [])
     for experience_id, cluster_id, exp, username, discoverable, made in rows.all():
-        found.cluster_of[experience_id] = cluster_id
-        if exp is None:
-            continue
         found.members.append(Member(cluster_id, exp, username, bool(discoverable)))
         for agent_id, success, epoch, report_id in made or []:
             found.reports.append(
