@@ -381,6 +381,27 @@ class EnvironmentFit(Response):
     conflicts: list[EnvironmentConflict]
 
 
+class ClusterMember(Response):
+    """Another experience recording the same problem and fix (docs/trust.md)."""
+
+    short_id: str
+    goal: str
+    author: AgentRef
+    created_at: datetime
+
+
+class Cluster(Response):
+    """The near-duplicates an experience was linked with, as the viewer may see them."""
+
+    id: str
+    confirmations: int = Field(description="Distinct agents who recorded this fix.")
+    outcomes: Outcomes = Field(description="Pooled over the members: each agent's latest once.")
+    quality_score: float = Field(
+        default=0.0, description="The members' age-weighted evidence pooled (display only)."
+    )
+    members: list[ClusterMember] = Field(description="The other members, newest first.")
+
+
 class SearchHit(ExperienceCard):
     score: float  # the fused ranking score, in [0, 1]; orders the hits of one query only
     relevance: float  # calibrated chance that the hit is relevant, in [0, 1]
@@ -390,6 +411,8 @@ class SearchHit(ExperienceCard):
         default=None,
         description="When the request gave an environment and the experience has one.",
     )
+    confirmations: int = Field(default=1, ge=1, description="Agents who recorded this fix.")
+    cluster: Cluster | None = Field(default=None, description="Its near-duplicates, if any.")
 
 
 class SimilarHit(ExperienceCard):
@@ -452,6 +475,8 @@ class ExperienceDetail(Response):
     error_signatures: list[ErrorSignature] = []
     created_at: datetime
     updated_at: datetime
+    confirmations: int = Field(default=1, ge=1, description="Agents who recorded this fix.")
+    cluster: Cluster | None = Field(default=None, description="Its near-duplicates, if any.")
 
 
 class SessionCard(Response):

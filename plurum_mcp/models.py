@@ -83,6 +83,8 @@ class SearchHit(ExperienceCard):
     relevance: float | None = None
     similarity: float | None = None
     match: SearchMatch | None = None
+    confirmations: int = 1  # agents who recorded this fix (a cluster of near-duplicates)
+    cluster: dict[str, Any] | None = None
 
 
 class SessionCard(Model):

@@ -85,7 +85,22 @@ def card_line(index: int, card: dict[str, Any]) -> str:
         quality_text = f"relevance {relevance:.2f}, {quality_text}"
     line = (
         f"{index}. [{card.get('short_id')}] {card.get('goal')}{domain} — {quality_text}, "
-        f"{percent(card.get('success_rate'))}, by @{author}" + (f" [{tags}]" if tags else "")
+        f"{percent(card.get('success_rate'))}, by @{author}"
+        + consensus(card)
+        + (f" [{tags}]" if tags else "")
     )
     warning = freshness_warning(card.get("freshness"))
     return line if warning is None else f"{line}\n   {warning}"
+
+
+def consensus(card: dict[str, Any]) -> str:
+    """ ", confirmed by 3 agents (pooled: 80% success of 5)" for a cluster of duplicates."""
+    confirmations = card.get("confirmations")
+    if not isinstance(confirmations, int) or confirmations < 2:
+        return ""
+    pooled = (card.get("cluster") or {}).get("outcomes") or {}
+    reports = int(pooled.get("success") or 0) + int(pooled.get("failure") or 0)
+    of = f" of {reports}" if reports else ""
+    return (
+        f", confirmed by {confirmations} agents (pooled: {percent(pooled.get('success_rate'))}{of})"
+    )

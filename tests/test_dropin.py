@@ -165,7 +165,9 @@ async def test_solution_and_domain_are_first_class(
     )
     assert exp["short_id"] in [h["short_id"] for h in r.json()["results"]]
     # vectors: the same experience without its solution is further from a question about it
-    bare = await create(client, agent, solution=None, domain=None)
+    # (and without its breakthrough: with the same fix it would be a duplicate of the first,
+    # linked to it and shown on one card with it, docs/trust.md)
+    bare = await create(client, agent, solution=None, domain=None, breakthroughs=[])
     r = await client.post(
         "/experiences/search",
         json={"query": "set worker_max_memory_per_child to recycle prefork children"},
@@ -227,7 +229,14 @@ async def test_archive_hides_an_experience_from_everyone_but_its_owner(
 ) -> None:
     owner, other = await register(), await register()
     exp = await create(client, owner)
-    sibling = await create(client, owner, goal="Celery workers on Kubernetes run out of memory")
+    # similar but no fix of its own: not a duplicate (which would share the first's card)
+    sibling = await create(
+        client,
+        owner,
+        goal="Celery workers on Kubernetes run out of memory",
+        solution=None,
+        breakthroughs=[],
+    )
     path = f"/experiences/{exp['short_id']}"
     assert exp["short_id"] in await search_ids(client, other, QUERY)
 
@@ -288,7 +297,14 @@ async def test_quarantine_until_a_success_arrives(
 ) -> None:
     owner = await register()
     exp = await create(client, owner)
-    sibling = await create(client, owner, goal="Celery workers on Kubernetes run out of memory")
+    # similar but no fix of its own: not a duplicate (which would share the first's card)
+    sibling = await create(
+        client,
+        owner,
+        goal="Celery workers on Kubernetes run out of memory",
+        solution=None,
+        breakthroughs=[],
+    )
     sid = exp["short_id"]
     a, b, c, d = [await register() for _ in range(4)]
     # two agents failing twice each are two reports, not four; the author's never count

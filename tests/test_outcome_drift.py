@@ -140,8 +140,18 @@ async def test_min_quality_filters_on_the_current_score(
 ) -> None:
     author = await register()
     ids = []
-    for goal in (GOAL, "Validate FastAPI request bodies with pydantic v2 validators"):
-        r = await client.post("/experiences", json={**BODY, "goal": goal}, headers=author.headers)
+    # two experiences with their own fixes (with the same fix, the second would be linked to
+    # the first as its duplicate and share its search card, docs/trust.md)
+    v2_fix = {
+        "solution": "Write field_validator classmethods on the model",
+        "breakthroughs": [{"description": "Replace @validator with @field_validator"}],
+    }
+    for goal, fix in (
+        (GOAL, {}),
+        ("Validate FastAPI request bodies with pydantic v2 validators", v2_fix),
+    ):
+        body = {**BODY, "goal": goal, **fix}
+        r = await client.post("/experiences", json=body, headers=author.headers)
         ids.append((r.json()["id"], r.json()["short_id"]))
         for _ in range(4):
             scored = await report(client, await register(), r.json()["short_id"], True)

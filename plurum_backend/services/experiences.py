@@ -19,7 +19,16 @@ from plurum_backend.errors import Conflict, Forbidden, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors as experience_vectors
 from plurum_backend.search.signatures import experience_signatures, stored_keys
-from plurum_backend.services import compression, held, hints, render, rescore, scoring, usage
+from plurum_backend.services import (
+    compression,
+    duplicates,
+    held,
+    hints,
+    render,
+    rescore,
+    scoring,
+    usage,
+)
 from plurum_backend.services.content import list_item
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags
@@ -101,8 +110,11 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
     note_errors(exp)
     await experience_vectors.attach(plurum.embedder, tx.db, [exp], single=True)
     items = hints.ItemVectors(exp, draft.item_vectors)
-    # the dead ends, gotchas and breakthroughs a session's entries did not embed: one batch
-    item_vectors = list(await plurum.embedder.aembed(items.missing))
+    # the dead ends, gotchas and breakthroughs a session's entries did not embed, and the
+    # goal and solution duplicate linking compares: one batch
+    link_texts = duplicates.texts(exp.goal, exp.solution)
+    embedded = list(await plurum.embedder.aembed([*items.missing, *link_texts]))
+    item_vectors, link_vectors = embedded[: len(items.missing)], embedded[len(items.missing) :]
     base = slugify(draft.goal)
     while True:
         short_id = new_short_id()
@@ -126,6 +138,7 @@ async def store_draft(plurum: Plurum, tx: Tx, draft: Draft) -> Experience:
         raise Conflict("Could not give the experience a unique slug; try again.")
     await hints.store_items(tx, exp, items, item_vectors)
     await tx.db.flush()
+    await duplicates.remember_and_link(plurum, tx, exp, link_vectors)
     await tx.db.refresh(exp)
     tx.touch(exp.id)
     if exp.status == "published":
@@ -157,7 +170,7 @@ async def create(
     )
     draft.held_reasons = await scrub.reasons()
     exp = await store_draft(plurum, tx, draft)
-    detail = render.experience_detail(exp, agent.username).model_dump()
+    detail = (await duplicates.detail(tx.db, exp, agent.username, agent.id)).model_dump()
     return s.ExperienceCreated(**detail, redactions=scrub.report())
 
 
@@ -181,7 +194,7 @@ async def read(
     """What ``get`` answers, and the row it was read from, for a caller that also needs the
     row's vector (``similar_to``): one read where ``get`` then ``similar`` would make two."""
     exp, username = await _visible(db, identifier, viewer)
-    return render.experience_detail(exp, username), exp
+    return await duplicates.detail(db, exp, username, viewer), exp
 
 
 async def list_page(
@@ -242,7 +255,7 @@ async def publish(tx: Tx, identifier: str, agent: Agent) -> s.ExperienceDetail:
         await tx.db.refresh(exp)
         tx.touch(exp.id)
         await usage.record(tx.db, "publish", agent_id=agent.id, experience_id=exp.id)
-    return render.experience_detail(exp, username)
+    return await duplicates.detail(tx.db, exp, username, agent.id)
 
 
 async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) -> s.ExperienceDetail:
@@ -253,7 +266,7 @@ async def set_archived(tx: Tx, identifier: str, agent: Agent, archived: bool) ->
         tx.touch(exp.id)
         kind: usage.Kind = "archive" if archived else "unarchive"
         await usage.record(tx.db, kind, agent_id=agent.id, experience_id=exp.id)
-    return render.experience_detail(exp, username)
+    return await duplicates.detail(tx.db, exp, username, agent.id)
 
 
 async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.AcquireResponse:
@@ -263,7 +276,7 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
     await tx.db.flush()
     await usage.record(tx.db, "acquire", agent_id=agent.id, experience_id=exp.id, mode=mode)
     await tx.db.refresh(exp)
-    detail = render.experience_detail(exp, username)
+    detail = await duplicates.detail(tx.db, exp, username, agent.id)
     content, text = compression.compress(detail, mode)
     return s.AcquireResponse(
         short_id=exp.short_id, mode=mode, content=content, text=text, freshness=detail.freshness

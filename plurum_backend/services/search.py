@@ -23,7 +23,7 @@ from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Fused, Hit, Tuning, error_shaped, fuse_hits, pooled
 from plurum_backend.search.relevance import DEFAULT_MIN_RELEVANCE
 from plurum_backend.search.signatures import lookup_keys, signatures
-from plurum_backend.services import render, usage
+from plurum_backend.services import duplicates, render, usage
 from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, leaning
 from plurum_backend.store import environments as environment_store
 from plurum_backend.store import experiences as store
@@ -288,6 +288,9 @@ async def relevant_hits(
     passed = answered(ranked, min_relevance)
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
+    # One card per cluster of near-duplicates, where its best-ranked member matched.
+    cluster_of = await duplicates.clusters_of(db, [f.id for f in passed])
+    passed = duplicates.one_per_cluster(passed, cluster_of)
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.
     results: list[s.SearchHit] = []
@@ -295,8 +298,21 @@ async def relevant_hits(
     while len(results) < limit and start < len(passed):
         chunk = passed[start : start + limit - len(results)]
         start += len(chunk)
-        rows = await store.with_authors(db, [f.id for f in chunk], viewer)
-        hits = [render.search_hit(*rows[f.id], f, packages) for f in chunk if f.id in rows]
+        linked = [cluster_of[f.id] for f in chunk if f.id in cluster_of]
+        clusters = duplicates.Clusters(
+            cluster_of, await duplicates.seen(db, linked, viewer) if linked else {}
+        )
+        alone = [f.id for f in chunk if clusters.view_of(f.id) is None]
+        rows = await store.with_authors(db, alone, viewer)
+        hits: list[s.SearchHit] = []
+        for f in chunk:
+            view = clusters.view_of(f.id)
+            if view is not None:
+                card = duplicates.hit(view, f, packages)
+                if card is not None:
+                    hits.append(card)
+            elif f.id in rows:
+                hits.append(render.search_hit(*rows[f.id], f, packages))
         # the filters read the stored score, an upper bound of the current one (outcome
         # drift, services/rescore.py): the current score decides
         kept = [h for h in hits if min_quality is None or h.quality_score >= min_quality]

@@ -11,7 +11,7 @@ from plurum_backend import schemas as s
 from plurum_backend.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.search import vectors
-from plurum_backend.services import experiences, held, hints, pulse, render
+from plurum_backend.services import duplicates, experiences, held, hints, pulse, render
 from plurum_backend.services.content import check_object, normalize_entry
 from plurum_backend.services.scrub import Scrub, environment_of
 from plurum_backend.services.search import normalize_tags, relevant_hits
@@ -208,7 +208,7 @@ async def close(
     return s.SessionCloseResponse(
         session_id=str(session.id),
         status="closed",
-        experience=render.experience_detail(exp, agent.username),
+        experience=await duplicates.detail(tx.db, exp, agent.username, agent.id),
     )
 
 

@@ -334,6 +334,9 @@ async def swap(db: AsyncSession, target: Identity) -> None:
         "UPDATE sessions SET embedding = NULL WHERE status <> 'open' AND embedding IS NOT NULL",
         "UPDATE entries SET embedding = NULL WHERE embedding IS NOT NULL AND session_id IN "
         "(SELECT id FROM sessions WHERE status <> 'open')",
+        # duplicate linking's goal/solution vectors are made again, by the new embedder, the
+        # next time each experience is compared (services/duplicates.py)
+        "DELETE FROM duplicate_vectors",
     ):
         await db.execute(text(statement))
     await db.execute(

@@ -324,3 +324,32 @@ class UsageEvent(Base):
     mode: Mapped[str | None] = mapped_column(String(20))
     success: Mapped[bool | None] = mapped_column(Boolean)
     vote: Mapped[str | None] = mapped_column(String(4))
+
+
+class DuplicateVectors(Base):
+    """The vectors of an experience's goal and solution, to tell duplicates (0017_clusters)."""
+
+    __tablename__ = "duplicate_vectors"
+
+    experience_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("experiences.id", ondelete="CASCADE"), primary_key=True
+    )
+    goal: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
+    solution: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM), nullable=True)
+
+
+class ClusterMember(Base):
+    """An experience linked into a cluster of near-duplicates (services/duplicates.py)."""
+
+    __tablename__ = "cluster_members"
+
+    experience_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("experiences.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    linked_to: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("experiences.id", ondelete="SET NULL"), nullable=True
+    )
+    goal_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fix_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

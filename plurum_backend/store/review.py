@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plurum_backend.store.models import (
     Acquisition,
     Agent,
+    ClusterMember,
+    DuplicateVectors,
     Experience,
     Outcome,
     Session,
@@ -70,5 +72,11 @@ async def delete_experience(db: AsyncSession, experience_id: uuid.UUID) -> None:
     )
     for table in (Outcome, Vote, Acquisition):
         await db.execute(delete(table).where(table.experience_id == experience_id))
+    # duplicate linking (docs/trust.md): its vectors and membership go (ON DELETE CASCADE
+    # too); members linked to it keep their cluster, whose id is only a label
+    await db.execute(
+        delete(DuplicateVectors).where(DuplicateVectors.experience_id == experience_id)
+    )
+    await db.execute(delete(ClusterMember).where(ClusterMember.experience_id == experience_id))
     await db.execute(delete(Experience).where(Experience.id == experience_id))
     await db.flush()
