@@ -104,7 +104,9 @@ async def breakthrough_vectors(
         return {}
     rows = await db.execute(
         select(ExperienceItem.experience_id, ExperienceItem.embedding).where(
-            ExperienceItem.experience_id.in_(list(ids)), ExperienceItem.kind == "breakthrough"
+            ExperienceItem.experience_id.in_(list(ids)),
+            ExperienceItem.kind == "breakthrough",
+            ExperienceItem.embedding.is_not(None),  # nullable since 0022 (reembed's swap)
         )
     )
     found: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
