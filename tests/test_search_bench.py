@@ -86,6 +86,7 @@ async def test_latency_smoke(database: Database) -> None:
         json=True,
         keep=None,
         shared_buffers=None,
+        import_only=False,
     )
     report = await latency.run(args, database)
     assert [st.experiences for st in report.stages] == [30, 60]
