@@ -364,8 +364,15 @@ def test_insights_show_unanswered_searches_as_knowledge_gaps(
         "/experiences/search",
         json={"query": "Quantum teapot calibration ", "tags": ["nosuchtag"]},
     )
-    page.goto(site + "/insights")
+    # search events are written in batches every half second (services/usage.SearchLog):
+    # the page shows them after the next flush, so reload until it has
     gaps = page.locator("section[aria-labelledby=gaps] tbody tr").first
+    deadline = time.monotonic() + 5
+    while True:
+        page.goto(site + "/insights")
+        if "quantum teapot calibration" in gaps.inner_text() or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     expect(gaps).to_contain_text("quantum teapot calibration")
     expect(gaps).to_contain_text("2")
     assert page.locator("svg.chart rect.series-3").count() >= 1  # searches per day
