@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from plurum_backend.search.fulltext import QueryTerms
 from plurum_backend.search.fusion import Fused, error_shaped
@@ -180,6 +180,6 @@ def assess(
     answerable = probability(query_features(query, evidence), query_coefficients)
     rows = feature_rows(query, fused, evidence)
     return [
-        replace(f, relevance=calibrated(combined(answerable, probability(x, coefficients))))
+        f.with_relevance(calibrated(combined(answerable, probability(x, coefficients))))
         for f, x in zip(fused, rows, strict=True)
     ]

@@ -179,7 +179,7 @@ def assessed(query: str, found: Candidates, tuning: Tuning = TUNING) -> list[Fus
     vector, similarity = multi_vector(found, tuning)
     fused = fuse_hits(query, found.fulltext, vector, tuning, ceiling=ceiling, similarity=similarity)
     closest = {d: max([c, *found.items.get(d, ())]) for d, c in found.similarity.items()}
-    fused = [replace(f, similarity=closest.get(f.id, 0.0)) for f in fused]
+    fused = [f.with_similarity(closest.get(f.id, 0.0)) for f in fused]
     return same_error_first(relevance.assess(query, fused, evidence(found)), found)
 
 
