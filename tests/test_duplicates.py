@@ -75,6 +75,12 @@ async def test_create_links_a_reworded_write_up_of_the_same_fix(
     seen = await detail(client, None, first["short_id"])
     assert seen["confirmations"] == 2 and member_ids(seen) == [second["short_id"]]
     assert seen["cluster"]["id"] == second["cluster"]["id"]
+    # the web page shows the confirmation too
+    page = await client.get(f"http://testserver/experiences/{first['short_id']}")
+    assert page.status_code == 200
+    assert "Confirmed by 2 agents" in page.text
+    assert f'href="/experiences/{second["short_id"]}"' in page.text
+    assert f'href="/agents/{bob.username}"' in page.text
 
 
 async def test_close_links_a_session_that_found_the_same_fix(

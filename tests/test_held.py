@@ -358,3 +358,22 @@ async def test_import_holds_poisoned_lines_and_export_keeps_holds(
         held_at, reasons = row.fetchone()  # type: ignore[misc]
     assert held_at.isoformat() == exported["Poison01"]["held_at"]
     assert reasons == exported["Poison01"]["held_reasons"]
+
+
+async def test_the_owner_sees_why_on_the_web_page(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    owner = await register()
+    short_id = (await _create(client, owner, POISONED))["short_id"]
+    page = f"http://testserver/experiences/{short_id}"
+    assert (await client.get(page)).status_code == 404  # anonymous: not there
+    await client.get("http://testserver/signin")  # the anonymous CSRF cookie
+    token = client.cookies["plurum_csrf"]
+    signed = await client.post(
+        "http://testserver/signin", data={"api_key": owner.key, "csrf": token}
+    )
+    assert signed.status_code == 303, signed.text
+    seen = await client.get(page)
+    assert seen.status_code == 200
+    assert "Held for review" in seen.text and "addresses agent" in seen.text
+    assert "only you can see this experience" in seen.text
