@@ -26,22 +26,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
-from plurum_backend.store.models import Agent, Experience, Outcome, PulseEvent, Session
+from plurum_backend.store.models import Agent, Experience, Outcome, PulseEvent, Session, card_only
 from plurum_backend.store.visibility import experience_visible_to, session_visible_to
 
 Row = tuple[Experience, str]
-
-
-def _card_only() -> list[object]:
-    """Cards need neither the vector nor the long item lists (see experiences.with_authors)."""
-    return [
-        defer(Experience.embedding, raiseload=True),
-        defer(Experience.dead_ends, raiseload=True),
-        defer(Experience.gotchas, raiseload=True),
-        defer(Experience.artifacts, raiseload=True),
-    ]
 
 
 async def agent_by_username(db: AsyncSession, username: str) -> Agent | None:
@@ -60,7 +49,7 @@ async def by_author(
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(*_card_only())  # type: ignore[arg-type]
+        .options(*card_only())
         .where(condition)
         .order_by(Experience.created_at.desc(), Experience.id)
         .limit(limit)
@@ -131,7 +120,7 @@ async def most_acquired(db: AsyncSession, viewer: uuid.UUID | None, limit: int) 
     rows = await db.execute(
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(*_card_only())  # type: ignore[arg-type]
+        .options(*card_only())
         .where(experience_visible_to(viewer), Experience.acquisitions > 0)
         .order_by(Experience.acquisitions.desc(), Experience.created_at.desc())
         .limit(limit)
@@ -160,7 +149,7 @@ async def failing(
         select(Experience, Agent.username, recent.c.failures, recent.c.successes)
         .join(recent, recent.c.experience_id == Experience.id)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(*_card_only())  # type: ignore[arg-type]
+        .options(*card_only())
         .where(
             experience_visible_to(viewer),
             recent.c.failures > 0,

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from plurum_backend.store.models import (
     Agent,
@@ -20,6 +19,7 @@ from plurum_backend.store.models import (
     Experience,
     ExperienceItem,
     Outcome,
+    card_only,
 )
 from plurum_backend.store.visibility import experience_discoverable_by, experience_listed_for
 
@@ -195,12 +195,7 @@ async def touching(
         )
         .join(Experience, Experience.id == ClusterMember.experience_id)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(
-            defer(Experience.embedding, raiseload=True),
-            defer(Experience.dead_ends, raiseload=True),
-            defer(Experience.gotchas, raiseload=True),
-            defer(Experience.artifacts, raiseload=True),
-        )
+        .options(*card_only())
         .where(
             ClusterMember.cluster_id == any_(bindparam("clusters", type_=ARRAY(Uuid))),
             experience_listed_for(viewer),

@@ -25,9 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import defer
 
-from plurum_backend.store.models import Agent, Experience, Outcome, Vote
+from plurum_backend.store.models import Agent, Experience, Outcome, Vote, card_only
 from plurum_backend.store.visibility import (
     experience_discoverable_by,
     experience_listed_for,
@@ -77,12 +76,7 @@ def _with_authors_statement(own: bool, discover: bool) -> Select[Experience, str
     return (
         select(Experience, Agent.username)
         .join(Agent, Agent.id == Experience.agent_id)
-        .options(
-            defer(Experience.embedding, raiseload=True),
-            defer(Experience.dead_ends, raiseload=True),
-            defer(Experience.gotchas, raiseload=True),
-            defer(Experience.artifacts, raiseload=True),
-        )
+        .options(*card_only())
         .where(Experience.id.in_(bindparam("ids", type_=Uuid, expanding=True)), rule)
     )
 
@@ -278,12 +272,7 @@ async def due_for_rescore(
     )
     rows = await db.execute(
         select(Experience)
-        .options(
-            defer(Experience.embedding, raiseload=True),
-            defer(Experience.dead_ends, raiseload=True),
-            defer(Experience.gotchas, raiseload=True),
-            defer(Experience.artifacts, raiseload=True),
-        )
+        .options(*card_only())
         .where(evidence, due)
         .order_by(Experience.scored_at.asc().nulls_first(), Experience.id)
         .limit(limit)

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, defer, mapped_column
 
 EMBEDDING_DIM = 384
 
@@ -169,6 +169,17 @@ class Experience(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+def card_only() -> list[Any]:
+    """Loader options for card-sized reads: neither the vector nor the long item lists
+    (reading them would raise rather than cost a hidden round trip)."""
+    return [
+        defer(Experience.embedding, raiseload=True),
+        defer(Experience.dead_ends, raiseload=True),
+        defer(Experience.gotchas, raiseload=True),
+        defer(Experience.artifacts, raiseload=True),
+    ]
 
 
 class ExperienceItem(Base):
