@@ -74,7 +74,11 @@ async def test_external_server_restart(instance: MakeInstance) -> None:
                 await asyncio.sleep(0.2)
         short_id, w = list(tally.acked.items())[-1]
         hits = (await http.post("/experiences/search", json={"query": w})).json()
-        assert hits["results"][0]["short_id"] == short_id
+        # the drill's write-ups share one template, so duplicate linking may have put this
+        # one in a cluster whose card another member stands for (docs/trust.md)
+        top = hits["results"][0]
+        cluster = top.get("cluster") or {"members": []}
+        assert short_id in {top["short_id"], *(m["short_id"] for m in cluster["members"])}
 
         inbox = await watcher.inbox_ids()  # LISTEN re-established: nothing lost or doubled
         await watcher.wait_for(set(inbox))
