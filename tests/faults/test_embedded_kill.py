@@ -86,7 +86,11 @@ async def test_kill_embedded_database(
                 await asyncio.sleep(0.2)
         short_id, w = list(tally.acked.items())[-1]
         hits = (await http.post("/experiences/search", json={"query": w})).json()
-        assert hits["results"][0]["short_id"] == short_id
+        # the drill's write-ups share one template, so duplicate linking may have put this
+        # one in a cluster whose card another member stands for (docs/trust.md)
+        top = hits["results"][0]
+        cluster = top.get("cluster") or {"members": []}
+        assert short_id in {top["short_id"], *(m["short_id"] for m in cluster["members"])}
 
         inbox = await watcher.inbox_ids()  # the socket stayed open; each event arrived once
         await watcher.wait_for(set(inbox))
