@@ -27,21 +27,22 @@ import numpy as np
 
 from plurum_backend.errors import ConfigError
 
-# Bump when the export or quantisation recipe changes: it names the export file, so an old
-# export is never loaded by mistake.
-RECIPE = 2
+# Bump when a backend's export or quantisation recipe changes: it names the export file, so
+# an old export is never loaded by mistake. fp32 is still made by recipe 2; int8 recipe 3 also
+# quantises the fused attention's Q/K/V projection (QAttention).
+FILE_RECIPE = {"onnx": 2, "onnx-int8": 3}
 # The part of the recipe that decides the vectors, per backend: what the database records as
 # the maker of its vectors. The fp32 graph of recipe 2 computes what recipe 1's did (cosine
 # 1.0000 to torch either way), so a database embedded by `onnx/r1` needs no re-embedding;
-# int8 recipe 2 quantises a different graph and makes (slightly) different vectors.
-VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 2}
+# each int8 recipe quantises a different graph and makes (slightly) different vectors.
+VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 3}
 BATCH_SIZE = 32
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def onnx_path(model_dir: Path, model_name: str, backend: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_") or "model"
-    return model_dir / f"{slug}-{backend}-r{RECIPE}.onnx"
+    return model_dir / f"{slug}-{backend}-r{FILE_RECIPE[backend]}.onnx"
 
 
 def export(source: str, target: Path, quantize: bool) -> None:
@@ -103,7 +104,9 @@ def export(source: str, target: Path, quantize: bool) -> None:
                 str(quantized),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                op_types_to_quantize=["MatMul"],
+                # "Attention": the fused op's Q/K/V projection (a third of the weights) runs
+                # in int8 as QAttention; its scores and softmax stay fp32
+                op_types_to_quantize=["MatMul", "Attention"],
                 # the fused kernels are ONNX Runtime's own ops: their outputs are fp32
                 extra_options={
                     "MatMulConstBOnly": True,
