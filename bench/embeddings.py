@@ -4,6 +4,7 @@
     python -m bench.embeddings --quality ../shared/data/scifact \\
         ../shared/data/agentdev bench/data/experiences   # + dense nDCG@10 per backend
     python -m bench.embeddings --backends torch,onnx-int8 --rounds 7 --json
+    python -m bench.embeddings --also-export OLD-EXPORT.onnx   # + an older int8 export, same run
 
 Throughput: the same SciFact abstracts, each at least 256 word pieces (so every text is 256
 after truncation), embedded through ``Embedder.embed`` (the path of imports and re-embeds, on
@@ -40,7 +41,8 @@ from bench.metrics import mean, ndcg_at
 from plurum_backend.config import BACKENDS
 from plurum_backend.importer import _parse, experience_of
 from plurum_backend.search.documents import embedding_text
-from plurum_backend.search.embedder import Embedder, shared_embedder
+from plurum_backend.search.embedder import Embedder, _model_path, shared_embedder
+from plurum_backend.search.onnx_model import OnnxEncoder
 from plurum_backend.services.scrub import Scrub
 
 SCIFACT = Path("../shared/data/scifact")
@@ -53,8 +55,6 @@ def say(message: str) -> None:
 def long_texts(corpus: Path, count: int, embedder: Embedder) -> list[str]:
     """``count`` SciFact abstracts of at least 256 word pieces."""
     from tokenizers import Tokenizer
-
-    from plurum_backend.search.embedder import _model_path
 
     tokenizer = Tokenizer.from_file(str(Path(_model_path(embedder.model_name)) / "tokenizer.json"))
     tokenizer.no_truncation()  # the file itself truncates at 128
@@ -173,14 +173,14 @@ def report(result: dict[str, Any]) -> str:
     speed_rows = result.get("speed", {})
     if speed_rows:
         lines.append(
-            f"{'backend':<22} {'docs/s (256 tok)':>16} {'× torch':>8} {'docs/CPU-s':>10} "
+            f"{'backend':<34} {'docs/s (256 tok)':>16} {'× torch':>8} {'docs/CPU-s':>10} "
             f"{'× torch':>8} {'query p50':>10} {'query p99':>10} {'query CPU':>10}"
         )
         for name, row in speed_rows.items():
             if name == "load_average":
                 continue
             lines.append(
-                f"{name:<22} {row['docs_per_s']:>16.1f} {row['ratio_to_torch']:>8.2f} "
+                f"{name:<34} {row['docs_per_s']:>16.1f} {row['ratio_to_torch']:>8.2f} "
                 f"{row['docs_per_cpu_s']:>10.1f} {row['cpu_ratio_to_torch']:>8.2f} "
                 f"{row['query_p50_ms']:>8.1f}ms {row['query_p99_ms']:>8.1f}ms "
                 f"{row['query_cpu_p50_ms']:>8.1f}ms"
@@ -217,6 +217,14 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also run int8 in batches of 32 (the variant the server does not use)",
     )
+    parser.add_argument(
+        "--also-export",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also time this int8 ONNX file, each text alone (e.g. an older recipe's export)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
@@ -229,6 +237,12 @@ def main(argv: list[str] | None = None) -> None:
         batched = Embedder(backend="onnx-int8")
         batched._model.batch_size = 32  # type: ignore[attr-defined]
         embedders["onnx-int8 batched"] = batched
+    for extra in args.also_export:
+        if not extra.is_file():
+            raise SystemExit(f"{extra} is not an ONNX file.")
+        other = Embedder(backend="onnx-int8")
+        other._model = OnnxEncoder(_model_path(other.model_name), extra, quantized=True)
+        embedders[extra.stem] = other
     result: dict[str, Any] = {"backends": names}
     if not args.no_speed:
         if not (args.corpus / "corpus.jsonl").exists():
