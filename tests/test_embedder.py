@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -77,10 +79,12 @@ def test_onnx_backends_make_torch_s_vectors() -> None:
 
 def test_int8_export_quantises_the_attention_projection_too() -> None:
     """Recipe 3: every layer's fused attention runs its Q/K/V projection in int8
-    (QAttention), and every other weight MatMul is quantised; fp32 keeps plain Attention."""
+    (QAttention), and every other weight MatMul is quantised; fp32 keeps plain Attention.
+    Neither graph has ONNX Runtime's slow SkipLayerNormalization, in the file or as loaded."""
     import onnx
+    import onnxruntime
 
-    from plurum_backend.search.onnx_model import ensure_exported
+    from plurum_backend.search.onnx_model import DISABLED_OPTIMIZERS, ensure_exported
 
     source = _model_path(DEFAULT_MODEL)
     ops = {
@@ -96,3 +100,17 @@ def test_int8_export_quantises_the_attention_projection_too() -> None:
     assert ops["onnx-int8"]["QAttention"] == 6 and ops["onnx-int8"]["Attention"] == 0
     assert ops["onnx-int8"]["MatMul"] == 0  # every weight MatMul is an integer one
     assert onnx_path(MODEL_DIR, DEFAULT_MODEL, "onnx-int8").name.endswith("-onnx-int8-r3.onnx")
+    for backend, counted in ops.items():
+        assert counted["SkipLayerNormalization"] == 0 and counted["LayerNormalization"] == 12
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        with tempfile.TemporaryDirectory() as tmp:
+            options.optimized_model_filepath = str(Path(tmp) / "loaded.onnx")
+            onnxruntime.InferenceSession(
+                str(onnx_path(MODEL_DIR, DEFAULT_MODEL, backend)),
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=DISABLED_OPTIMIZERS,
+            )
+            loaded = onnx.load(options.optimized_model_filepath, load_external_data=False)
+        assert all(node.op_type != "SkipLayerNormalization" for node in loaded.graph.node)
