@@ -33,7 +33,7 @@ from plurum_backend.errors import ConfigError
 # this CPU), and int8 also quantises the fused attention's Q/K/V projection (QAttention).
 FILE_RECIPE = {"onnx": 3, "onnx-int8": 3}
 # The part of the recipe that decides the vectors, per backend: what the database records as
-# the maker of its vectors. The fp32 graph of recipe 2 computes what recipe 1's did (cosine
+# the maker of its vectors. The fp32 graphs of recipes 2 and 3 compute what recipe 1's did (cosine
 # 1.0000 to torch either way), so a database embedded by `onnx/r1` needs no re-embedding;
 # each int8 recipe quantises a different graph and makes (slightly) different vectors.
 VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 3}
