@@ -416,6 +416,7 @@ async def run(args: argparse.Namespace) -> None:
             f"in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
+        await plurum.hint_index.load()  # as a server's start-up does, in the background
         if args.ab:
             await ab(plurum, probes, args.ab)
             return

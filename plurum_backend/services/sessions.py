@@ -108,13 +108,6 @@ def _require_open(session: Session, action: str) -> None:
 async def log_entry(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
-    if plurum.settings.hints:
-        # the entry's embedding is a vector: refused if plurum reembed switched the embedder,
-        # and the swap waits for this write. Held before the session row is locked, as the
-        # swap locks the embedder record first and open sessions after (no deadlock).
-        await vectors.hold(plurum.embedder, tx.db)
-    session = await _own_session(tx, session_id, agent, "log to")
-    _require_open(session, "take entries")
     scrub = Scrub(screen=True)
     where = f"entry ({body.entry_type})"
     content = scrub.object(
@@ -122,21 +115,36 @@ async def log_entry(
         where,
         artifact=body.entry_type == "artifact",
     )
-    environment = environment_of(scrub, body.environment) or session.environment
-    pending = hints.EntryHints(plurum, agent.id, content)  # the embedding starts now
+    # The embedding starts first and runs beside everything below (the model releases the
+    # interpreter), so an entry that gets no hint waits for little more than without hints
+    # (docs/hints.md, Cost). A refused request cancels it (a call not yet started is skipped).
+    pending = hints.EntryHints(plurum, agent.id, content)
     try:
-        held.hold_session(session, await scrub.reasons())  # the screen runs beside it
+        if plurum.settings.hints:
+            # the entry's embedding is a vector: refused if plurum reembed switched the
+            # embedder, and the swap waits for this write. Held before the session row is
+            # locked, as the swap locks the embedder record first and open sessions after.
+            await vectors.hold(plurum.embedder, tx.db)
+        session = await _own_session(tx, session_id, agent, "log to")
+        _require_open(session, "take entries")
+        environment = environment_of(scrub, body.environment) or session.environment
+        held.hold_session(session, await scrub.reasons())
         entry = Entry(
             id=uuid.uuid4(),
             session_id=session.id,
             entry_type=body.entry_type,
             content=content,
-            embedding=await pending.vector(),  # the lookup runs during the insert
         )
         tx.db.add(entry)
         await tx.db.flush()
         await tx.db.refresh(entry)
-        found = await pending.hints(tx, (environment or {}).get("packages"))
+        vector = await pending.vector()
+        found: list[s.Hint] = []
+        if vector is not None:
+            # stored in the same transaction, by an UPDATE: the INSERT did not wait for it
+            entry.embedding = vector
+            found = await pending.hints(tx, (environment or {}).get("packages"))
+            await tx.db.flush()
     finally:
         await pending.close()
     hints.announce(tx, session, entry.id, found)
