@@ -194,6 +194,7 @@ class Plurum:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.hint_index.close()
         await self.hub.stop()
         await self.close()
 

@@ -1,24 +1,31 @@
 """Other agents' dead ends and gotchas in memory, so that an entry near none of them (most
 entries) learns it without asking PostgreSQL (docs/hints.md, Cost).
 
-The index holds the vector of every dead end and gotcha of every experience, whoever may see
-it, with the experience's author. A lookup multiplies the entry's vector by that matrix
-(a fraction of a millisecond for thousands of items) and returns the experiences with an
-item at least the floor close, the viewer's own left out. It only *proposes*: the hints are
-then read from PostgreSQL for those experiences alone (``store.hints.items_near``), with
-the visibility rule and the exact floor applied there. So a stale index can delay a hint
-(an experience written a moment ago elsewhere), never show what the agent may not see.
+The index holds the vector of every dead end and gotcha of every experience, with the
+experience's author and whether other agents may discover it (the rule of search,
+``experience_discoverable_by`` / ``audience_of``). A lookup multiplies the entry's vector by
+that matrix (a fraction of a millisecond for thousands of items) and returns the
+discoverable experiences with an item at least the floor close, the viewer's own left out.
+It only *proposes*: the hints are then read from PostgreSQL for those experiences alone
+(``store.hints.items_near``), with the visibility rule and the exact floor applied again
+there. So a stale index can delay a hint or cost a query, never show what the agent may not
+see; and since hidden items are never proposed, whether a hidden experience is near the
+entry does not even change how long the entry takes.
 
-Kept fresh from the change sequence the search index follows (``IndexSync.listeners``): a
-new experience's items are read once (an experience's items never change after it is
-stored), a deleted one's rows are dropped. It loads in the background on first use; until it
-is ready, or if it grows past ``MAX_ITEMS`` (where scanning it would cost more than the HNSW
-lookup), lookups go to PostgreSQL's HNSW index as before (``candidates`` returns None).
+Kept fresh from the change sequence the search index follows (``IndexSync.listeners``, the
+same changes that keep the search index's audiences right): a new experience's items are
+read once (an experience's items never change after it is stored); a change of who may see
+an experience (published, archived, held, quarantined, deleted) turns its rows on or off.
+
+It loads in the background at start-up (or on first use); until it is ready, or if it grows
+past ``MAX_ITEMS`` (where scanning it would cost more than the HNSW lookup), lookups go to
+PostgreSQL's HNSW index as before (``candidates`` returns None).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -29,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plurum_backend.store import hints as store
 from plurum_backend.store.models import EMBEDDING_DIM, Experience
+from plurum_backend.store.visibility import audience_of
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +100,11 @@ class HintIndex:
             new[: self._size] = old[: self._size]
             setattr(self, name, new)
 
-    def _add(self, experience: uuid.UUID, author: uuid.UUID, vectors: list[Any]) -> None:
-        """One experience's items (idempotent: items never change once stored)."""
+    def _add(
+        self, experience: uuid.UUID, author: uuid.UUID, shared: bool, vectors: list[Any]
+    ) -> None:
+        """One experience's items (idempotent: items never change once stored); ``shared``:
+        other agents may discover it now (only then are its items proposed)."""
         if experience in self._number:
             return
         number = self._number[experience] = len(self._experiences)
@@ -117,23 +128,24 @@ class HintIndex:
         self._matrix[start : start + len(vectors)] = block / np.maximum(norms, 1e-12)
         self._owner[start : start + len(vectors)] = number
         self._author[start : start + len(vectors)] = author_number
-        self._live[start : start + len(vectors)] = True
+        self._live[start : start + len(vectors)] = shared
         self._rows[number] = list(range(start, start + len(vectors)))
         self._size = start + len(vectors)
 
-    def _drop(self, experience: uuid.UUID) -> None:
+    def _share(self, experience: uuid.UUID, shared: bool) -> None:
+        """Propose the experience's items, or stop proposing them (hidden, deleted)."""
         number = self._number.get(experience)
         if number is not None:
-            self._live[self._rows.pop(number, [])] = False
+            self._live[self._rows.get(number, [])] = shared
 
-    def _add_rows(self, rows: Sequence[tuple[uuid.UUID, uuid.UUID, Any]]) -> None:
-        grouped: dict[uuid.UUID, tuple[uuid.UUID, list[Any]]] = {}
-        for experience, author, vector in rows:
-            grouped.setdefault(experience, (author, []))[1].append(vector)
-        for experience, (author, vectors) in grouped.items():
+    def _add_rows(self, rows: Sequence[tuple[uuid.UUID, uuid.UUID, bool, Any]]) -> None:
+        grouped: dict[uuid.UUID, tuple[uuid.UUID, bool, list[Any]]] = {}
+        for experience, author, shared, vector in rows:
+            grouped.setdefault(experience, (author, shared, []))[2].append(vector)
+        for experience, (author, shared, vectors) in grouped.items():
             if self.state in (COLD, TOO_BIG):
                 return
-            self._add(experience, author, vectors)
+            self._add(experience, author, shared, vectors)
 
     async def load(self) -> None:
         """Read every item vector (once; a second call waits for the first)."""
@@ -166,13 +178,24 @@ class HintIndex:
             self._load_task = asyncio.create_task(self._load())
             self._load_task.add_done_callback(_collect)
 
+    async def close(self) -> None:
+        """Stop a load still running (the server is shutting down)."""
+        task, self._load_task = self._load_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def changed(self, found: Sequence[Experience], gone: Sequence[uuid.UUID]) -> None:
-        """Experiences the change sequence says were written (``found``) or deleted
-        (``gone``). Only experiences not read before cost a query."""
+        """Experiences the change sequence says were written (``found``, as they are now) or
+        deleted (``gone``). The rule of who may discover them is applied as the search index
+        applies it (``audience_of``); only experiences not read before cost a query."""
         if self.state in (COLD, TOO_BIG):
             return  # the load reads everything
         for experience_id in gone:
-            self._drop(experience_id)
+            self._share(experience_id, False)
+        for experience in found:
+            self._share(experience.id, "public" in audience_of(experience))
         new = [e for e in found if e.id not in self._number]
         if not new:
             return
@@ -188,7 +211,7 @@ class HintIndex:
             return
         self._add_rows(rows)
         for experience in new:  # those with no dead end or gotcha: not read again
-            self._add(experience.id, experience.agent_id, [])
+            self._add(experience.id, experience.agent_id, False, [])
 
     # -- looking up ----------------------------------------------------------------------
 

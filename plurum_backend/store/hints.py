@@ -173,19 +173,21 @@ async def hint_item_count(db: AsyncSession, kinds: Sequence[str]) -> int:
 
 async def hint_item_vectors(
     db: AsyncSession, kinds: Sequence[str], experience_ids: Sequence[uuid.UUID] | None = None
-) -> list[tuple[uuid.UUID, uuid.UUID, Any]]:
-    """(experience, its author, vector) of every item of ``kinds`` with a vector, of every
-    experience or of ``experience_ids``, grouped by experience. Visibility is not applied
-    here: the in-memory scan only proposes experiences, and ``items_near`` applies it."""
+) -> list[tuple[uuid.UUID, uuid.UUID, bool, Any]]:
+    """(experience, its author, whether anyone may discover it, vector) of every item of
+    ``kinds`` with a vector, of every experience or of ``experience_ids``, grouped by
+    experience. "Anyone may discover it" is the rule of search for other agents
+    (``experience_discoverable_by``); its author's own view does not matter to hints."""
+    shared = experience_discoverable_by(None).label("shared")
     query = (
-        select(ExperienceItem.experience_id, Experience.agent_id, ExperienceItem.embedding)
+        select(ExperienceItem.experience_id, Experience.agent_id, shared, ExperienceItem.embedding)
         .join(Experience, Experience.id == ExperienceItem.experience_id)
         .where(ExperienceItem.kind.in_(list(kinds)), ExperienceItem.embedding.is_not(None))
         .order_by(ExperienceItem.experience_id)
     )
     if experience_ids is not None:
         query = query.where(ExperienceItem.experience_id.in_(list(experience_ids)))
-    return [(r[0], r[1], r[2]) for r in (await db.execute(query)).all()]
+    return [(r[0], r[1], bool(r[2]), r[3]) for r in (await db.execute(query)).all()]
 
 
 async def ranked_items(
