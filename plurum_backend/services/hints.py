@@ -65,7 +65,8 @@ async def embed_entry(plurum: Plurum, content: Mapping[str, Any]) -> list[float]
     if not text or not plurum.settings.hints:
         return None
     vector = await plurum.embedder.aembed_once(text)  # not cached: entries are new text
-    return [float(x) for x in vector]
+    made: list[float] = vector.tolist()  # Python floats, for the vector column
+    return made
 
 
 class EntryHints:
