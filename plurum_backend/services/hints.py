@@ -83,11 +83,26 @@ class EntryHints:
             embed_entry(plurum, content)
         )
         self._vector: list[float] | None = None
+        self._stored = False  # the vector went in the INSERT
 
     async def vector(self) -> list[float] | None:
         """The entry's vector (None: no text, or hints off)."""
         self._vector = await self._embedding
         return self._vector
+
+    def ready(self) -> list[float] | None:
+        """The vector if the embedding has already finished (then it goes in the INSERT)."""
+        task = self._embedding
+        if task.done() and not task.cancelled() and task.exception() is None:
+            self._vector = task.result()
+            self._stored = True
+        return self._vector
+
+    async def store(self, tx: Tx, entry_id: uuid.UUID) -> None:
+        """Store the vector on the entry, if the INSERT did not carry it (an UPDATE in the
+        same transaction: the INSERT did not wait for the embedding)."""
+        if self._vector is not None and not self._stored:
+            await store.set_entry_vector(tx.db, entry_id, self._vector)
 
     async def hints(self, tx: Tx, packages: Mapping[str, str] | None) -> list[s.Hint]:
         """The hints, after ``vector``: with the caller's ``packages``, advice that worked on

@@ -134,17 +134,14 @@ async def log_entry(
             session_id=session.id,
             entry_type=body.entry_type,
             content=content,
+            embedding=pending.ready(),  # when the embedding already finished; else below
         )
         tx.db.add(entry)
         await tx.db.flush()
         await tx.db.refresh(entry)
-        vector = await pending.vector()
-        found: list[s.Hint] = []
-        if vector is not None:
-            # stored in the same transaction, by an UPDATE: the INSERT did not wait for it
-            entry.embedding = vector
-            found = await pending.hints(tx, (environment or {}).get("packages"))
-            await tx.db.flush()
+        await pending.vector()
+        await pending.store(tx, entry.id)
+        found = await pending.hints(tx, (environment or {}).get("packages"))
     finally:
         await pending.close()
     hints.announce(tx, session, entry.id, found)

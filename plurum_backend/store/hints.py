@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from plurum_backend.store.models import Experience, ExperienceItem
+from plurum_backend.store.models import Entry, Experience, ExperienceItem
 from plurum_backend.store.visibility import experience_discoverable_by
 
 NEAREST_SCAN = 200
@@ -41,6 +41,12 @@ class ItemMatch:
     text: str
     similarity: float
     environment: dict[str, Any] | None  # the experience's (its author's session's)
+
+
+async def set_entry_vector(db: AsyncSession, entry_id: uuid.UUID, vector: Sequence[float]) -> None:
+    """Store an entry's embedding, computed while the entry was being inserted."""
+    statement = update(Entry).where(Entry.id == entry_id).values(embedding=vector)
+    await db.execute(statement.execution_options(synchronize_session=False))
 
 
 def add_items(db: AsyncSession, items: Sequence[ExperienceItem]) -> None:
