@@ -116,8 +116,9 @@ async def log_entry(
         artifact=body.entry_type == "artifact",
     )
     # The embedding starts first and runs beside everything below (the model releases the
-    # interpreter), so an entry that gets no hint waits for little more than without hints
-    # (docs/hints.md, Cost). A refused request cancels it (a call not yet started is skipped).
+    # interpreter): with a core free for the model, an entry that gets no hint waits for the
+    # longer of the two, not their sum (docs/hints.md, Cost). A refused request cancels it
+    # (a model call not yet started is skipped).
     pending = hints.EntryHints(plurum, agent.id, content)
     try:
         if plurum.settings.hints:
