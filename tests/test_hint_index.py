@@ -135,3 +135,21 @@ async def test_past_its_size_postgresql_answers_alone(
     hint = (await log(client, bob, await session(client, bob), REWORDED))["hints"][0]
     assert hint["experience"]["short_id"] == exp["short_id"]
     assert HELM["dead_ends"][0]["description"] in hint["text"]
+
+
+async def test_the_session_checks_answer_before_the_content_check(
+    client: httpx.AsyncClient, register: Register
+) -> None:
+    """The entry's content is scrubbed (and its embedding started) before the session is
+    read, but a refusal for the session still comes first, as before hints."""
+    alice, bob = await register(), await register()
+    sid = await session(client, alice)
+    empty = {"entry_type": "dead_end", "content": {"reason": "no description"}}
+    r = await client.post(f"/sessions/{sid}/entries", json=empty, headers=bob.headers)
+    assert r.status_code in (403, 404), r.text
+    r = await client.post(f"/sessions/{sid}/entries", json=empty, headers=alice.headers)
+    assert r.status_code == 422 and "description" in r.json()["detail"], r.text
+    r = await client.post(f"/sessions/{sid}/abandon", headers=alice.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/sessions/{sid}/entries", json=empty, headers=alice.headers)
+    assert r.status_code == 409, r.text

@@ -110,11 +110,15 @@ async def log_entry(
 ) -> s.EntryCreated:
     scrub = Scrub(screen=True)
     where = f"entry ({body.entry_type})"
-    content = scrub.object(
-        normalize_entry(body.entry_type, body.content),
-        where,
-        artifact=body.entry_type == "artifact",
-    )
+    refused: Invalid | None = None
+    try:
+        content = scrub.object(
+            normalize_entry(body.entry_type, body.content),
+            where,
+            artifact=body.entry_type == "artifact",
+        )
+    except Invalid as exc:  # raised after the session checks, whose answers come first
+        refused, content = exc, {}
     # The embedding starts first and runs beside everything below (the model releases the
     # interpreter): with a core free for the model, an entry that gets no hint waits for the
     # longer of the two, not their sum (docs/hints.md, Cost). A refused request cancels it
@@ -128,6 +132,8 @@ async def log_entry(
             await vectors.hold(plurum.embedder, tx.db)
         session = await _own_session(tx, session_id, agent, "log to")
         _require_open(session, "take entries")
+        if refused is not None:
+            raise refused
         environment = environment_of(scrub, body.environment) or session.environment
         held.hold_session(session, await scrub.reasons())
         entry = Entry(
