@@ -24,6 +24,7 @@ from plurum_backend.search.embedder import Embedder, backend_labelled, shared_em
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import rescore, usage
+from plurum_backend.services.hint_index import HintIndex
 from plurum_backend.services.limits import Limits
 from plurum_backend.store import embedded, embeddings, faults, migrate
 from plurum_backend.store import pulse as pulse_store
@@ -105,6 +106,9 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
+        # other agents' dead ends and gotchas in memory, fed by the same change sequence
+        self.hint_index = HintIndex(self.sessions)
+        self.sync.listeners.append(self.hint_index.changed)
         timeout = settings.db_timeout_s
         # the nearest-neighbour query's own pool
         self.vectors = vector_engine(database, timeout_s=timeout)
@@ -164,6 +168,8 @@ class Plurum:
 
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
+        if self.settings.hints:
+            self.hint_index.start_loading()
         self._tail_task = asyncio.create_task(self._tail_forever())
         self._usage_task = asyncio.create_task(
             usage.prune_forever(self.sessions, self.settings.usage_retention_days)
@@ -188,6 +194,7 @@ class Plurum:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.hint_index.close()
         await self.hub.stop()
         await self.close()
 

@@ -19,7 +19,7 @@ import errno
 import logging
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +29,7 @@ from plurum_backend.search.documents import index_doc
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.store import changes
 from plurum_backend.store.faults import is_fault, summary
+from plurum_backend.store.models import Experience
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -53,6 +54,9 @@ class IndexSync:
         # failure was a full disk: writes are refused (507) until an apply succeeds again.
         self._writer_broken = False
         self.disk_full = False
+        # told of every applied change, after the index took it: (experiences as they are
+        # now, ids no longer in the database); services/hint_index.py follows the sequence so
+        self.listeners: list[Callable[[list[Experience], list[uuid.UUID]], Awaitable[None]]] = []
 
     async def _apply(self, ids: Iterable[uuid.UUID], cursor: changes.Cursor | None) -> None:
         wanted = sorted(set(ids))
@@ -74,6 +78,11 @@ class IndexSync:
                 ) from exc
             raise
         self.disk_full = False
+        if self.listeners:
+            present = {e.id for e in found}
+            deleted = [i for i in wanted if i not in present]
+            for listener in self.listeners:
+                await listener(found, deleted)
 
     async def refresh(self, ids: Iterable[uuid.UUID], seqs: Iterable[int] = ()) -> None:
         """Index what this process just committed, at once (its writer reads its own writes).
