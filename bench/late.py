@@ -502,6 +502,7 @@ def main() -> None:
     p.add_argument("--sets", nargs="*", default=["agentdev", "experiences", "scifact"])
     p.add_argument("--centered", action="store_true")
     p.add_argument("--top", type=int, default=3)
+    p.add_argument("--dims", type=int, default=0, help="rerank: stored-form compression")
     args = p.parse_args()
     np.seterr(all="ignore")
     globals()["ENCODE_TOP"] = args.top
@@ -511,7 +512,7 @@ def main() -> None:
     elif args.what == "goal":
         goal_check(args.top)
     elif args.what == "rerank":
-        rerank(args.sets, args.top)
+        rerank(args.sets, args.top, args.dims)
     elif args.what == "balanced":
         balanced(args.sets)
     elif args.what == "unseen":
@@ -688,7 +689,7 @@ def balanced(names: Sequence[str]) -> None:
     fr.fit_models = base_fit_models
 
 
-def rerank(names: Sequence[str], depth: int = 20) -> None:
+def rerank(names: Sequence[str], depth: int = 20, dims: int = 0) -> None:
     """nDCG@10 when the shipped hybrid's top ``depth`` is re-scored as score + lam * signal
     (signal: late-interaction coverage, goal cosine, chunk mean), against vector-only."""
     from bench.fit_relevance import _uid
@@ -698,13 +699,22 @@ def rerank(names: Sequence[str], depth: int = 20) -> None:
     from plurum_backend.services.search import Candidates, assessed
 
     replays = load_all(names)
+    per_set: dict[str, dict[str, dict[str, list[float]]]] = {}
+    kind_index: dict[str, list[str]] = {
+        n: [q.kind for q in r.queries if q.kind != "none"] for n, r in replays.items()
+    }
     signals = ("li_mean", "li_plain", "goal", "chunk_mean", "li_min2")
-    lams = (0.05, 0.1, 0.2, 0.3, 0.5)
+    lams = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
     for name, replay in replays.items():
         suffix = "" if depth == 3 else f"-top{depth}"
+        if not (CACHE_DIR / f"late-{name}{suffix}.pkl").exists():
+            suffix = "-top20"  # a deeper encoding holds every shallower head
         with (CACHE_DIR / f"late-{name}{suffix}.pkl").open("rb") as f:
             data = pickle.load(f)
         zero = np.zeros(384, dtype=np.float32)
+        if dims:
+            data = compressed(data, dims)
+            zero = np.zeros(dims, dtype=np.float32)
         from bench.fit_fusion import Tuning, production
 
         vec_rank = production(
@@ -756,6 +766,80 @@ def rerank(names: Sequence[str], depth: int = 20) -> None:
         print("| variant | " + " | ".join(kinds) + " |")
         for label, by in rows.items():
             print(f"| {label} | " + " | ".join(f"{mean(by[k]):.3f}" for k in kinds) + " |")
+        per_set[name] = rows
+    # lam chosen on 4/5 of every set's queries (mean nDCG@10 over sets), scored on the rest
+    print("\ncross-validated lam (5 folds; lam picked on the other folds of every set):")
+    for sig in signals:
+        held: dict[str, dict[str, list[float]]] = {n: {} for n in per_set}
+        picks = []
+        for fold in range(5):
+
+            def train_score(lam: float, fold: int = fold, sig: str = sig) -> float:
+                return float(
+                    np.mean(
+                        [
+                            np.mean(
+                                [
+                                    v
+                                    for i, v in enumerate(r[f"top {depth} + {lam} x {sig}"]["all"])
+                                    if i % 5 != fold
+                                ]
+                            )
+                            for r in per_set.values()
+                        ]
+                    )
+                )
+
+            lam = max(lams, key=train_score)
+            picks.append(lam)
+            for n, r in per_set.items():
+                for kind, v in r[f"top {depth} + {lam} x {sig}"].items():
+                    idx = [i for i in range(len(v)) if i % 5 == fold] if kind == "all" else []
+                    held[n].setdefault(kind, []).extend(v[i] for i in idx)
+        cells = []
+        for n, r in per_set.items():
+            by_kind = kind_index[n]
+            for kind in r["shipped hybrid"]:
+                vals = [
+                    v
+                    for k, v in zip(by_kind, held_all(per_set[n], sig, depth, picks), strict=True)
+                    if kind == "all" or k == kind
+                ]
+                cells.append(f"{n} {kind} {mean(vals):.3f}")
+        print(f"  {sig}: lam per fold {picks}; " + ", ".join(cells))
+
+
+def compressed(data: dict[str, Any], dims: int) -> dict[str, Any]:
+    """What a stored per-document form would hold: content words only, projected on the first
+    ``dims`` principal axes of *SciFact's* word vectors (fitted off the target sets),
+    unit-normalised and quantised to int8, read back as floats."""
+    with (CACHE_DIR / "late-scifact.pkl").open("rb") as f:
+        sci = pickle.load(f)
+    sample = np.concatenate([np.concatenate(d["vecs"]) for d in sci["docs"].values()])
+    mu = sample.mean(axis=0)
+    _, _, vt = np.linalg.svd(sample[::4] - mu, full_matrices=False)
+    axes = vt[:dims].T
+
+    def squeeze(m: np.ndarray) -> np.ndarray:
+        r = _unit((m - mu) @ axes)
+        out: np.ndarray = np.round(r * 127).astype(np.int8).astype(np.float32) / 127
+        return out
+
+    docs = {}
+    for d, doc in data["docs"].items():
+        keep = [i for i, w in enumerate(doc["words"]) if content(w)]
+        allv = np.concatenate(doc["vecs"])[keep]
+        docs[d] = {**doc, "words": [doc["words"][i] for i in keep], "vecs": [squeeze(allv)]}
+    queries = [{**q, "vecs": (q["vecs"] - mu) @ axes} for q in data["queries"]]
+    return {**data, "docs": docs, "queries": queries}
+
+
+def held_all(
+    rows: dict[str, dict[str, list[float]]], sig: str, depth: int, picks: list[float]
+) -> list[float]:
+    """Each query's nDCG@10 under the lam its fold was given (query i is in fold i % 5)."""
+    n = len(rows["shipped hybrid"]["all"])
+    return [rows[f"top {depth} + {picks[i % 5]} x {sig}"]["all"][i] for i in range(n)]
 
 
 def goal_check(depth: int = 20) -> None:
