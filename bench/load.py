@@ -19,6 +19,16 @@ the event loop, requests, Tantivy) and this load generator, read from /proc befo
     python bench/load.py                      # 10, 50 and 200 agents, 60 s each, own server
     python bench/load.py --agents 5 --duration 5 --json
     python bench/load.py --url http://127.0.0.1:8000/api/v1 --pid 1234 --pg-pid 1200
+    python bench/load.py --agents 50 --rate 100   # 50 agents offering 100 operations/s
+
+Two ways to load, two questions. Closed (the default): each agent sends its next call as soon
+as the last one is answered, with no think time, so the server is always saturated: the
+throughput is its capacity, and by Little's law the mean latency is simply agents ÷ throughput
+(50 agents at 100 ops/s: 0.5 s whatever the code does). Paced (``--rate R``): the agents
+together offer R operations a second (each at R ÷ agents, Poisson arrivals: a real agent thinks
+between calls), and each latency is counted from when the call was due, not when a late agent
+got round to sending it, so a server that falls behind is charged for the backlog it causes
+(no "coordinated omission"). "p99 at 100 ops/s" is a paced figure; "ops/s" a closed one.
 
 Without --url it starts `plurum serve` on a fresh embedded PostgreSQL in a temp dir, with
 the default rate limits (only registration is opened up, for the agents it registers) and
@@ -44,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,12 +299,26 @@ class LoadAgent:
         return [ended, await self.open()]
 
 
-async def run_agent(agent: LoadAgent, stats: Stats, deadline: float) -> None:
+async def run_agent(
+    agent: LoadAgent, stats: Stats, deadline: float, rate: float | None = None
+) -> None:
+    """Closed (``rate`` None): the next call as soon as the last is answered. Paced: calls due
+    at Poisson arrivals of ``rate`` a second; a call's latency runs from when it was due."""
+    due = time.perf_counter() + (agent.rng.expovariate(rate) if rate else 0.0)
     while time.monotonic() < deadline:
         kind = agent.rng.choices(KINDS, WEIGHTS)[0]
         if kind in ("acquire", "outcome", "vote") and not agent.found:
             kind = "search"
-        started = time.perf_counter()
+        if rate:
+            ahead = due - time.perf_counter()
+            if ahead > 0:
+                if time.monotonic() + ahead >= deadline:
+                    return
+                await asyncio.sleep(ahead)
+            started = due  # late is charged to the server: the call was due then
+            due += agent.rng.expovariate(rate)
+        else:
+            started = time.perf_counter()
         try:
             answers = await agent.step(kind)
         except httpx.HTTPError as exc:
@@ -339,6 +363,7 @@ async def crowd_run(
     duration: float,
     pid: int | None,
     pg: int | None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     say(f"Registering {agents} agents…")
     rng = random.Random(agents)
@@ -351,12 +376,14 @@ async def crowd_run(
         (await agent.open()).raise_for_status()
     rss_start = rss_mib(pid) if pid else None
     rss_samples: list[float] = []
-    say(f"Running {agents} agents for {duration:g} s…")
+    pace = f", offering {rate:g} operations/s" if rate else ""
+    say(f"Running {agents} agents for {duration:g} s{pace}…")
     stats = Stats()
     cpu_before = cpu_seconds(pid, pg)
     started = time.monotonic()
     sampler = asyncio.create_task(sample_rss(pid, rss_samples)) if pid else None
-    await asyncio.gather(*(run_agent(a, stats, started + duration) for a in crowd))
+    each = rate / agents if rate else None
+    await asyncio.gather(*(run_agent(a, stats, started + duration, each) for a in crowd))
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(pid, pg)
     if sampler is not None:
@@ -367,6 +394,7 @@ async def crowd_run(
     used = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
     return {
         "agents": agents,
+        "offered_ops_s": rate,  # None: closed loop (as fast as answered)
         "duration_s": round(elapsed, 1),
         "operations": ops,
         "throughput_ops_s": round(ops / elapsed, 1),
@@ -411,6 +439,7 @@ async def load(
     levels: list[int],
     duration: float,
     seed_count: int,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     biggest = max(levels)
     limits = httpx.Limits(max_connections=biggest + 10, max_keepalive_connections=biggest + 10)
@@ -419,7 +448,7 @@ async def load(
         say(f"Seeding {seed_count} experiences…")
         seeder = await register(http, f"{prefix}seed")
         await seed(http, seeder, seed_count)
-        runs = [await crowd_run(http, prefix, n, duration, pid, pg) for n in levels]
+        runs = [await crowd_run(http, prefix, n, duration, pid, pg, rate) for n in levels]
     return {
         "mix": dict(zip(KINDS, WEIGHTS, strict=True)),
         "runs": runs,
@@ -436,9 +465,16 @@ def report(result: dict[str, Any]) -> str:
 
 
 def report_run(result: dict[str, Any]) -> str:
+    offered = result["offered_ops_s"]
+    how = (
+        f"paced at {offered:g} ops/s offered (latency from when each call was due)"
+        if offered
+        else "closed loop (no think time: throughput is capacity)"
+    )
     lines = [
-        f"{result['agents']} agents, {result['duration_s']} s: {result['operations']} operations, "
-        f"{result['throughput_ops_s']} ops/s, {result['errors']} errors",
+        f"{result['agents']} agents, {how}, {result['duration_s']} s: "
+        f"{result['operations']} operations, {result['throughput_ops_s']} ops/s, "
+        f"{result['errors']} errors",
     ]
     for kind, k in result["kinds"].items():
         lines.append(
@@ -470,6 +506,16 @@ def report_run(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed (uvicorn[standard] brings it), as the server uses: the load
+    generator shares the machine's cores with the server, so its own CPU per call counts."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -480,6 +526,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", help="a running server's API base (default: start one)")
     parser.add_argument("--pid", type=int, help="the server's pid, to read its memory and CPU")
     parser.add_argument("--pg-pid", type=int, help="the PostgreSQL postmaster's pid, for its CPU")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="operations/s the crowd offers in all (paced, Poisson arrivals); default: closed "
+        "loop, each agent as fast as it is answered",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -489,9 +541,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--agents takes crowd sizes like 10,50,200, got {args.agents!r}")
     if not levels or min(levels) < 1:
         parser.error("--agents needs at least one crowd size of 1 or more")
+    if args.rate is not None and args.rate <= 0:
+        parser.error(f"--rate takes operations per second above 0, got {args.rate:g}")
 
     def run(base: str, pid: int | None, pg: int | None) -> dict[str, Any]:
-        return asyncio.run(load(base, pid, pg, levels, args.duration, args.seed_experiences))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(
+                load(base, pid, pg, levels, args.duration, args.seed_experiences, args.rate)
+            )
 
     if args.url:
         result = run(args.url.rstrip("/"), args.pid, args.pg_pid)
