@@ -264,6 +264,10 @@ class Plurum:
                 with contextlib.suppress(Exception):  # a dead connection cannot roll back
                     await db.rollback()
                 raise
+        if tx.touched - tx.at_once:
+            self.sync.defer(
+                (c.seq, c.experience_id) for c in tx.changes if c.experience_id not in tx.at_once
+            )
         if tx.at_once:
             seqs = [c.seq for c in tx.changes if c.experience_id in tx.at_once]
             try:
