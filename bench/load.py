@@ -21,6 +21,7 @@ the event loop, requests, Tantivy) and this load generator, read from /proc befo
     python bench/load.py --url http://127.0.0.1:8000/api/v1 --pid 1234 --pg-pid 1200
     python bench/load.py --agents 50 --rate 100   # 50 agents offering 100 operations/s
     python bench/load.py --agents 50 --replicas 2 # two `plurum serve` on one database
+    python bench/load.py --agents 50 --sockets    # each agent also holds a pulse websocket
 
 Two ways to load, two questions. Closed (the default): each agent sends its next call as soon
 as the last one is answered, with no think time, so the server is always saturated: the
@@ -38,6 +39,8 @@ registration limit must allow the agents + 1 registrations; --pg-pid (the postma
 the database's share. --replicas N starts N servers on the one database, each with its own
 search index (the replicas of docs/operations.md), and gives each agent one of them, as an
 agent's MCP host keeps one connection; --url and --pid take comma-separated lists for the same.
+--sockets has each agent hold a pulse websocket for the run, as the MCP server does (auth
+frame, then it reads every frame it is sent): the hub then reads and fans out every event.
 """
 
 from __future__ import annotations
@@ -333,6 +336,39 @@ class LoadAgent:
         return [ended, await self.open()]
 
 
+@dataclass
+class Sockets:
+    held: int = 0
+    frames: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+async def hold_socket(
+    base: str, auth: dict[str, str], sockets: Sockets, ready: asyncio.Event
+) -> None:
+    """A pulse websocket as the MCP server holds one: auth frame, then read until cancelled."""
+    import websockets
+
+    url = "ws" + base.removeprefix("http") + "/pulse/ws"
+    key = auth["Authorization"].removeprefix("Bearer ")
+    try:
+        async with websockets.connect(url, open_timeout=30, max_size=1 << 20) as socket:
+            await socket.send(json.dumps({"type": "auth", "api_key": key}))
+            reply = json.loads(await asyncio.wait_for(socket.recv(), 30))
+            if reply.get("type") != "auth_ok":
+                raise ConnectionError(f"expected auth_ok, got {reply}")
+            sockets.held += 1
+            ready.set()
+            while True:
+                await socket.recv()
+                sockets.frames += 1
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # counted as an error of the run
+        sockets.failures.append(f"pulse socket: {type(exc).__name__}: {exc}")
+        ready.set()
+
+
 async def run_agent(
     agent: LoadAgent, stats: Stats, deadline: float, rate: float | None = None
 ) -> None:
@@ -398,6 +434,7 @@ async def crowd_run(
     pids: list[int],
     pg: int | None,
     rate: float | None = None,
+    with_sockets: bool = False,
 ) -> dict[str, Any]:
     say(f"Registering {agents} agents…")
     rng = random.Random(agents)
@@ -407,6 +444,15 @@ async def crowd_run(
         auth = await register(clients[0], username)
         http = clients[i % len(clients)]  # one replica per agent, for the whole run
         crowd.append(LoadAgent(http, auth, random.Random(rng.random()), username))
+    sockets = Sockets()
+    holders: list[asyncio.Task[None]] = []
+    if with_sockets:
+        say(f"Opening {agents} pulse websockets…")
+        for agent in crowd:
+            ready = asyncio.Event()
+            base = str(agent.http.base_url).rstrip("/")
+            holders.append(asyncio.create_task(hold_socket(base, agent.auth, sockets, ready)))
+            await ready.wait()
     for agent in crowd:
         (await agent.open()).raise_for_status()
     rss_start = rss_mib(pids)
@@ -423,6 +469,10 @@ async def crowd_run(
     cpu_after = cpu_seconds(pids, pg)
     if sampler is not None:
         sampler.cancel()
+    still_held = sockets.held - sum(h.done() for h in holders)
+    for holder in holders:
+        holder.cancel()
+    await asyncio.gather(*holders, return_exceptions=True)
     rss_end = rss_mib(pids)
     ops = sum(len(v) for v in stats.latencies.values())
     cores = os.cpu_count() or 1
@@ -451,8 +501,16 @@ async def crowd_run(
             }
             for route, values in sorted(stats.routes.items())
         },
-        "errors": sum(stats.errors.values()),
-        "error_samples": stats.samples,
+        "errors": sum(stats.errors.values()) + len(sockets.failures),
+        "error_samples": stats.samples + sockets.failures[:5],
+        "pulse_sockets": {
+            "opened": sockets.held,
+            "held_to_the_end": still_held,
+            "frames_received": sockets.frames,
+            "failures": len(sockets.failures),
+        }
+        if with_sockets
+        else None,
         # CPU seconds per wall-clock second, per part (2.0 = both cores of a 2-core machine);
         # "other" is what the rest of the machine (other users' work) and idle left
         "cpu": {
@@ -476,6 +534,7 @@ async def load(
     duration: float,
     seed_count: int,
     rate: float | None = None,
+    with_sockets: bool = False,
 ) -> dict[str, Any]:
     biggest = max(levels)
     limits = httpx.Limits(max_connections=biggest + 10, max_keepalive_connections=biggest + 10)
@@ -490,7 +549,10 @@ async def load(
         say(f"Seeding {seed_count} experiences…")
         seeder = await register(clients[0], f"{prefix}seed")
         await seed(clients[0], seeder, seed_count)
-        runs = [await crowd_run(clients, prefix, n, duration, pids, pg, rate) for n in levels]
+        runs = [
+            await crowd_run(clients, prefix, n, duration, pids, pg, rate, with_sockets)
+            for n in levels
+        ]
     return {
         "mix": dict(zip(KINDS, WEIGHTS, strict=True)),
         "runs": runs,
@@ -545,6 +607,12 @@ def report_run(result: dict[str, Any]) -> str:
     if rss["start"] is not None:
         lines.append(f"  server RSS  {rss['start']:.0f} MiB at start, {rss['end']:.0f} MiB at end")
         lines.append(f"  server RSS every 10 s: {rss['every_10s']}")
+    pulse = result["pulse_sockets"]
+    if pulse is not None:
+        lines.append(
+            f"  pulse sockets: {pulse['opened']} opened, {pulse['held_to_the_end']} held to the "
+            f"end, {pulse['frames_received']} frames received, {pulse['failures']} failures"
+        )
     lines += [f"  error: {s}" for s in result["error_samples"]]
     return "\n".join(lines)
 
@@ -578,6 +646,9 @@ def main(argv: list[str] | None = None) -> None:
         help="operations/s the crowd offers in all (paced, Poisson arrivals); default: closed "
         "loop, each agent as fast as it is answered",
     )
+    parser.add_argument(
+        "--sockets", action="store_true", help="each agent holds a pulse websocket (as MCP does)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -599,7 +670,16 @@ def main(argv: list[str] | None = None) -> None:
     def run(bases: list[str], pids: list[int], pg: int | None) -> dict[str, Any]:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(
-                load(bases, pids, pg, levels, args.duration, args.seed_experiences, args.rate)
+                load(
+                    bases,
+                    pids,
+                    pg,
+                    levels,
+                    args.duration,
+                    args.seed_experiences,
+                    args.rate,
+                    args.sockets,
+                )
             )
 
     if args.url:
