@@ -168,7 +168,8 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_without_a_round
     engine = (async_engine if pool == "request" else vector_engine)(database, pool_size=1)
     statements: list[str] = []
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    pings: list[DBAPIConnection] = []  # SQLAlchemy's pre-ping goes through the dialect, not the events
+    # SQLAlchemy's pre-ping goes through the dialect, not the events
+    pings: list[DBAPIConnection] = []
     ping = engine.dialect.do_ping
 
     def counted_ping(dbapi_connection: DBAPIConnection) -> bool:
