@@ -120,6 +120,9 @@ async def candidates(
             filters = _Filters(viewer, tags, min_quality, depth)
             if bm25 is not None or keys:
                 other = asyncio.ensure_future(_other_side(plurum, text, bm25, keys, filters, items))
+            # BM25 has usually answered by now (a fresh query takes longer to embed): its
+            # candidates get their item cosines on the other side only, not twice
+            skip = [uuid.UUID(i) for i, _ in bm25.result()[0]] if bm25 and bm25.done() else []
             async with plurum.vectors.connect() as vectors:
                 if items:
                     nearest, item_sims = await store.nearest_with_items(
@@ -129,6 +132,7 @@ async def candidates(
                         tags=tags,
                         min_quality=min_quality,
                         limit=depth,
+                        skip=skip,
                     )
                 else:
                     nearest = await store.nearest(

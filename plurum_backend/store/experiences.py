@@ -199,9 +199,11 @@ async def nearest(
 # The nearest experiences with the cosine of each one's item vectors (dead ends, gotchas,
 # breakthroughs) in the same statement: search needs both, and a second statement after the
 # graph walk was a round trip on every search's longest path.
+# ``skip``: experiences whose item cosines the caller has from elsewhere (NULL for those).
 _WITH_ITEMS = (
-    "SELECT n.id, n.distance, (SELECT array_agg(1 - (i.embedding <=> %(embedding)s::vector)) "
-    "FROM experience_items i WHERE i.experience_id = n.id AND i.embedding IS NOT NULL) "
+    "SELECT n.id, n.distance, CASE WHEN n.id = ANY(%(skip)s) THEN NULL ELSE "
+    "(SELECT array_agg(1 - (i.embedding <=> %(embedding)s::vector)) FROM experience_items i "
+    "WHERE i.experience_id = n.id AND i.embedding IS NOT NULL) END "
     "FROM ({nearest}) AS n(id, distance)"
 )
 
@@ -222,9 +224,11 @@ async def nearest_with_items(
     tags: Sequence[str] = (),
     min_quality: float | None = None,
     limit: int,
+    skip: Sequence[uuid.UUID] = (),
 ) -> tuple[list[tuple[uuid.UUID, float]], dict[uuid.UUID, list[float]]]:
     """``nearest`` (``embedding`` in pgvector's text form), and the cosine of every item
-    vector of each experience found that has items, in one statement."""
+    vector of each experience found that has items (but those in ``skip``), in one
+    statement."""
     own, quality = viewer is not None, min_quality is not None and min_quality > 0
     sql, constants = _nearest_with_items_sql(vectors.dialect, own, bool(tags), quality)
     params = {
@@ -234,6 +238,7 @@ async def nearest_with_items(
         "tags": list(tags),
         "min_quality": min_quality,
         "limit": limit,
+        "skip": list(skip),
     }
     driver = (await vectors.get_raw_connection()).driver_connection
     assert driver is not None, "a pooled connection has its psycopg connection"
