@@ -191,6 +191,10 @@ async def _other_side(
     """What the candidates the graph walk may not find need, on a vector connection of its
     own (run while the walk runs): the experiences quoting the query's error, then the
     cosines of those and of BM25's candidates."""
+    found: list[tuple[str, float]] = []
+    terms: QueryTerms | None = None
+    if bm25 is not None:  # before checking out: shielded, the caller reads it if this fails
+        found, terms = await asyncio.shield(bm25)
     async with plurum.vectors.connect() as vectors:
         same_error = await signature_store.quoting_ids(
             vectors,
@@ -200,10 +204,6 @@ async def _other_side(
             min_quality=filters.min_quality,
             limit=filters.depth,
         )
-        found: list[tuple[str, float]] = []
-        terms: QueryTerms | None = None
-        if bm25 is not None:  # shielded: the caller reads it too if this side is cancelled
-            found, terms = await asyncio.shield(bm25)
         ids = list(dict.fromkeys([*(uuid.UUID(i) for i, _ in found), *same_error]))
         if items:
             whole, item_sims = await similarity_store.cosines_and_items(
