@@ -88,11 +88,9 @@ async def candidates(
 ) -> Candidates:
     """Each side's filtered top ``depth``, best first, with its own score.
 
-    Tantivy runs in a worker thread while the query is embedded; then two vector connections
-    work at once: one walks the HNSW graph and returns the item cosines of what it found in
-    the same statement, the other gives the BM25 candidates (and the experiences quoting the
-    query's error) their cosines and item cosines (``items``). A candidate both sides found
-    keeps the cosine the graph walk returned (the same value: the same vectors and operator).
+    Tantivy runs in a worker thread while PostgreSQL answers the vector query; then the
+    candidates only BM25 found get their cosine on the same connection, and (``items``)
+    every candidate the cosines of its item vectors.
     """
     bm25: asyncio.Future[tuple[list[tuple[str, float]], QueryTerms]] | None = None
     if mode != "vector":
@@ -112,106 +110,41 @@ async def candidates(
     same_error: list[uuid.UUID] = []
     item_sims: dict[uuid.UUID, list[float]] = {}
     keys = lookup_keys(signatures(query)) if mode == "hybrid" and error_shaped(query) else []
-    other: asyncio.Future[_OtherSide] | None = None
     try:
         if mode != "fulltext":
             embedding = await plurum.embedder.aembed_query(query)
-            text = "[" + ",".join(map(str, embedding.tolist())) + "]"
-            filters = _Filters(viewer, tags, min_quality, depth)
-            if bm25 is not None or keys:
-                other = asyncio.ensure_future(_other_side(plurum, text, bm25, keys, filters, items))
-            # BM25 has usually answered by now (a fresh query takes longer to embed): its
-            # candidates get their item cosines on the other side only, not twice
-            skip = [uuid.UUID(i) for i, _ in bm25.result()[0]] if bm25 and bm25.done() else []
             async with plurum.vectors.connect() as vectors:
-                if items:
-                    nearest, item_sims = await store.nearest_with_items(
-                        vectors,
-                        text,
-                        viewer=viewer,
-                        tags=tags,
-                        min_quality=min_quality,
-                        limit=depth,
-                        skip=skip,
+                same_error = await signature_store.quoting_ids(
+                    vectors, keys, viewer=viewer, tags=tags, min_quality=min_quality, limit=depth
+                )
+                nearest = await store.nearest(
+                    vectors,
+                    embedding.tolist(),
+                    viewer=viewer,
+                    tags=tags,
+                    min_quality=min_quality,
+                    limit=depth,
+                )
+                vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
+                similarity = {h.id: h.score for h in vector}
+                text = "[" + ",".join(map(str, embedding.tolist())) + "]"
+                missing: list[uuid.UUID] = []
+                if bm25 is not None:
+                    (found, terms), bm25 = await bm25, None
+                    missing = [d for d in (uuid.UUID(i) for i, _ in found) if d not in similarity]
+                    missing += [d for d in same_error if d not in similarity]
+                if items:  # one round trip for both
+                    whole, item_sims = await similarity_store.cosines_and_items(
+                        vectors, text, missing, [*similarity, *missing]
                     )
-                else:
-                    nearest = await store.nearest(
-                        vectors,
-                        embedding.tolist(),
-                        viewer=viewer,
-                        tags=tags,
-                        min_quality=min_quality,
-                        limit=depth,
-                    )
-            vector = [Hit(doc_id, sim) for doc_id, sim in nearest]
-            similarity = {h.id: h.score for h in vector}
-            if other is not None:
-                side, other = await other, None
-                found, terms, same_error = side.found, side.terms, side.same_error
-                bm25 = None
-                for doc, cosine in side.whole.items():
-                    similarity.setdefault(doc, cosine)
-                for doc, cosines in side.items.items():
-                    item_sims.setdefault(doc, cosines)
+                    similarity.update(whole)
+                elif missing:
+                    similarity.update(await similarity_store.cosines(vectors, text, missing))
     finally:
-        if other is not None:  # the graph walk failed: the other side's connection goes back
-            other.cancel()
-            await asyncio.gather(other, return_exceptions=True)
         if bm25 is not None:
             found, terms = await bm25
     fulltext = [Hit(uuid.UUID(doc_id), score) for doc_id, score in found]
     return Candidates(fulltext, vector, similarity, item_sims, terms, same_error)
-
-
-@dataclass(frozen=True)
-class _Filters:
-    viewer: uuid.UUID | None
-    tags: list[str]
-    min_quality: float | None
-    depth: int
-
-
-@dataclass(frozen=True)
-class _OtherSide:
-    found: list[tuple[str, float]]  # BM25's candidates
-    terms: QueryTerms | None
-    same_error: list[uuid.UUID]
-    whole: dict[uuid.UUID, float]  # the whole-text cosine of BM25's and same_error's
-    items: dict[uuid.UUID, list[float]]  # their item cosines (when asked for)
-
-
-async def _other_side(
-    plurum: Plurum,
-    embedding: str,
-    bm25: asyncio.Future[tuple[list[tuple[str, float]], QueryTerms]] | None,
-    keys: list[str],
-    filters: _Filters,
-    items: bool,
-) -> _OtherSide:
-    """What the candidates the graph walk may not find need, on a vector connection of its
-    own (run while the walk runs): the experiences quoting the query's error, then the
-    cosines of those and of BM25's candidates."""
-    found: list[tuple[str, float]] = []
-    terms: QueryTerms | None = None
-    if bm25 is not None:  # before checking out: shielded, the caller reads it if this fails
-        found, terms = await asyncio.shield(bm25)
-    async with plurum.vectors.connect() as vectors:
-        same_error = await signature_store.quoting_ids(
-            vectors,
-            keys,
-            viewer=filters.viewer,
-            tags=filters.tags,
-            min_quality=filters.min_quality,
-            limit=filters.depth,
-        )
-        ids = list(dict.fromkeys([*(uuid.UUID(i) for i, _ in found), *same_error]))
-        if items:
-            whole, item_sims = await similarity_store.cosines_and_items(
-                vectors, embedding, ids, ids
-            )
-        else:
-            whole, item_sims = await similarity_store.cosines(vectors, embedding, ids), {}
-    return _OtherSide(found, terms, same_error, whole, item_sims)
 
 
 async def rank(

@@ -196,60 +196,6 @@ async def nearest(
     return [(i, 1.0 - float(d)) for i, d in sorted(rows, key=lambda row: float(row[1]))]
 
 
-# The nearest experiences with the cosine of each one's item vectors (dead ends, gotchas,
-# breakthroughs) in the same statement: search needs both, and a second statement after the
-# graph walk was a round trip on every search's longest path.
-# ``skip``: experiences whose item cosines the caller has from elsewhere (NULL for those).
-_WITH_ITEMS = (
-    "SELECT n.id, n.distance, CASE WHEN n.id = ANY(%(skip)s) THEN NULL ELSE "
-    "(SELECT array_agg(1 - (i.embedding <=> %(embedding)s::vector)) FROM experience_items i "
-    "WHERE i.experience_id = n.id AND i.embedding IS NOT NULL) END "
-    "FROM ({nearest}) AS n(id, distance)"
-)
-
-
-@functools.lru_cache(maxsize=64)
-def _nearest_with_items_sql(
-    dialect: Dialect, own: bool, tags: bool, quality: bool
-) -> tuple[str, dict[str, Any]]:
-    sql, constants = _nearest_sql(dialect, own, tags, quality, False)
-    return _WITH_ITEMS.format(nearest=sql), constants
-
-
-async def nearest_with_items(
-    vectors: AsyncConnection,
-    embedding: str,
-    *,
-    viewer: uuid.UUID | None,
-    tags: Sequence[str] = (),
-    min_quality: float | None = None,
-    limit: int,
-    skip: Sequence[uuid.UUID] = (),
-) -> tuple[list[tuple[uuid.UUID, float]], dict[uuid.UUID, list[float]]]:
-    """``nearest`` (``embedding`` in pgvector's text form), and the cosine of every item
-    vector of each experience found that has items (but those in ``skip``), in one
-    statement."""
-    own, quality = viewer is not None, min_quality is not None and min_quality > 0
-    sql, constants = _nearest_with_items_sql(vectors.dialect, own, bool(tags), quality)
-    params = {
-        **constants,
-        "embedding": embedding,
-        "viewer": viewer,
-        "tags": list(tags),
-        "min_quality": min_quality,
-        "limit": limit,
-        "skip": list(skip),
-    }
-    driver = (await vectors.get_raw_connection()).driver_connection
-    assert driver is not None, "a pooled connection has its psycopg connection"
-    async with driver.cursor() as cursor:
-        await cursor.execute(sql, params)
-        rows: list[tuple[uuid.UUID, float, list[float] | None]] = await cursor.fetchall()
-    rows.sort(key=lambda row: float(row[1]))  # relaxed order, as in ``nearest``
-    found = [(i, 1.0 - float(d)) for i, d, _ in rows]
-    return found, {i: [float(c) for c in cs] for i, _, cs in rows if cs}
-
-
 async def set_archived(db: AsyncSession, exp: Experience, archived: bool) -> None:
     """Archive or unarchive; the time of a repeated archive is the first one's."""
     if archived and exp.archived_at is None:
