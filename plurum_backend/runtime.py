@@ -4,6 +4,10 @@
 ``Tx``: a database session plus the set of experiences whose search view changed. The request
 boundary commits; after the commit the touched experiences are re-indexed at once, so a
 writer reads its own writes, and every other replica catches up from the change sequence.
+A change of an experience's quality score alone (an outcome, a vote) is left to the tailer
+instead (``touch(..., at_once=False)``): it moves no words, only the number the
+``min_quality_score`` filter reads, and waiting for a Tantivy commit made those writes the
+slowest answers under load (docs/performance.md, "Load").
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from plurum_backend.search.embedder import Embedder, backend_labelled, shared_em
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.search.sync import IndexSync
 from plurum_backend.services import rescore, usage
+from plurum_backend.services.hint_index import HintIndex
 from plurum_backend.services.limits import Limits
 from plurum_backend.store import embedded, embeddings, faults, migrate
 from plurum_backend.store import pulse as pulse_store
@@ -47,6 +52,7 @@ TAIL_INTERVAL_S = 0.5
 class Tx:
     db: AsyncSession
     touched: set[uuid.UUID] = field(default_factory=set)
+    at_once: set[uuid.UUID] = field(default_factory=set)  # re-indexed before the answer
     events: list[PendingEvent] = field(default_factory=list)
     changes: list[SearchChange] = field(default_factory=list)
 
@@ -55,8 +61,18 @@ class Tx:
         if event.recipients or event.public:
             self.events.append(event)
 
-    def touch(self, experience_id: uuid.UUID) -> None:
-        """Record that search must see this experience anew (same transaction as the write)."""
+    def touch(self, experience_id: uuid.UUID, *, at_once: bool = True) -> None:
+        """Record that search must see this experience anew (same transaction as the write).
+
+        ``at_once`` (the default): the index is refreshed before the request answers, so the
+        writer's next search finds what it wrote. ``at_once=False`` is for changes of the
+        quality score alone: the change row is committed all the same (nothing acknowledged
+        is lost), and the tailer applies it within about ``TAIL_INTERVAL_S``; until then the
+        index's ``min_quality_score`` pre-filter may read the previous score (search re-checks
+        every hit against the database's score, so a lowered score never lets one through).
+        """
+        if at_once:
+            self.at_once.add(experience_id)
         if experience_id not in self.touched:
             self.touched.add(experience_id)
             change = SearchChange(experience_id=experience_id)
@@ -105,6 +121,9 @@ class Plurum:
         self.embedder = embedder
         self.index = index
         self.sync = IndexSync(self.sessions, index)
+        # other agents' dead ends and gotchas in memory, fed by the same change sequence
+        self.hint_index = HintIndex(self.sessions)
+        self.sync.listeners.append(self.hint_index.changed)
         timeout = settings.db_timeout_s
         # the nearest-neighbour query's own pool
         self.vectors = vector_engine(database, timeout_s=timeout)
@@ -164,6 +183,8 @@ class Plurum:
 
     async def startup(self) -> None:
         await self.sync.catch_up(progress=True)
+        if self.settings.hints:
+            self.hint_index.start_loading()
         self._tail_task = asyncio.create_task(self._tail_forever())
         self._usage_task = asyncio.create_task(
             usage.prune_forever(self.sessions, self.settings.usage_retention_days)
@@ -188,6 +209,7 @@ class Plurum:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.hint_index.close()
         await self.hub.stop()
         await self.close()
 
@@ -249,9 +271,14 @@ class Plurum:
                 with contextlib.suppress(Exception):  # a dead connection cannot roll back
                     await db.rollback()
                 raise
-        if tx.touched:
+        if tx.touched - tx.at_once:
+            self.sync.defer(
+                (c.seq, c.experience_id) for c in tx.changes if c.experience_id not in tx.at_once
+            )
+        if tx.at_once:
+            seqs = [c.seq for c in tx.changes if c.experience_id in tx.at_once]
             try:
-                await self.sync.refresh(tx.touched, [c.seq for c in tx.changes])
+                await self.sync.refresh(tx.at_once, seqs)
             except Exception as exc:  # committed is committed: the tailer re-indexes from the log
                 if faults.is_fault(exc):
                     log.warning(

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
-from plurum_backend.search.embedder import shared_embedder
+from plurum_backend.config import DEFAULT_MODEL
+from plurum_backend.search.embedder import _model_path, shared_embedder
+from plurum_backend.search.onnx_model import onnx_path
 from tests.conftest import MODEL_DIR
 
 
@@ -63,6 +68,49 @@ def test_onnx_backends_make_torch_s_vectors() -> None:
     for i, text in enumerate(texts):
         assert np.allclose(fp32.embed([text])[0], batch[i], atol=1e-5)
     quantized = int8.embed(texts)
-    assert np.min(np.sum(quantized * reference, axis=1)) > 0.99
+    cosines = np.sum(quantized * reference, axis=1)
+    assert np.min(cosines[:3]) > 0.99
+    # a one-character text is int8's worst case (its few tokens set the activations' scale):
+    # 0.987 with recipe 3 (0.99+ with recipe 2); still within the 0.98 issue 13 allows
+    assert cosines[3] > 0.98
     # each text runs alone: its vector does not depend on the texts beside it
     assert np.array_equal(int8.embed([texts[1]])[0], quantized[1])
+
+
+def test_int8_export_quantises_the_attention_projection_too() -> None:
+    """Recipe 3: every layer's fused attention runs its Q/K/V projection in int8
+    (QAttention), and every other weight MatMul is quantised; fp32 keeps plain Attention.
+    Neither graph has ONNX Runtime's slow SkipLayerNormalization, in the file or as loaded."""
+    import onnx
+    import onnxruntime
+
+    from plurum_backend.search.onnx_model import DISABLED_OPTIMIZERS, ensure_exported
+
+    source = _model_path(DEFAULT_MODEL)
+    ops = {
+        backend: Counter(
+            node.op_type
+            for node in onnx.load(
+                ensure_exported(source, MODEL_DIR, DEFAULT_MODEL, backend), load_external_data=False
+            ).graph.node
+        )
+        for backend in ("onnx", "onnx-int8")
+    }
+    assert ops["onnx"]["Attention"] == 6 and ops["onnx"]["QAttention"] == 0
+    assert ops["onnx-int8"]["QAttention"] == 6 and ops["onnx-int8"]["Attention"] == 0
+    assert ops["onnx-int8"]["MatMul"] == 0  # every weight MatMul is an integer one
+    assert onnx_path(MODEL_DIR, DEFAULT_MODEL, "onnx-int8").name.endswith("-onnx-int8-r3.onnx")
+    for backend, counted in ops.items():
+        assert counted["SkipLayerNormalization"] == 0 and counted["LayerNormalization"] == 12
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        with tempfile.TemporaryDirectory() as tmp:
+            options.optimized_model_filepath = str(Path(tmp) / "loaded.onnx")
+            onnxruntime.InferenceSession(
+                str(onnx_path(MODEL_DIR, DEFAULT_MODEL, backend)),
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=DISABLED_OPTIMIZERS,
+            )
+            loaded = onnx.load(options.optimized_model_filepath, load_external_data=False)
+        assert all(node.op_type != "SkipLayerNormalization" for node in loaded.graph.node)

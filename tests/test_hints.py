@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import numpy as np
 import psycopg
+import pytest
 
 from plurum_backend.app import create_app
 from plurum_backend.runtime import Plurum
 from plurum_backend.search.embedder import Encoder
+from plurum_backend.services.hint_index import READY, HintIndex
 from plurum_backend.services.hints import FLOOR, item_text
 from tests.conftest import BASE, Agent, MakePlurum, Register
 
@@ -63,6 +65,22 @@ UNRELATED = {
         "reason": "The layout flag keeps columns but merges wrapped lines.",
     },
 }
+
+
+@pytest.fixture(params=["in memory", "in PostgreSQL"], autouse=True)
+async def lookup(request: pytest.FixtureRequest, plurum: Plurum) -> str:
+    """Every test here runs with both lookups: the in-memory index (loaded), and PostgreSQL's
+    HNSW index alone (the in-memory one past its size, or not loaded yet)."""
+    if request.param == "in memory":
+        await plurum.hint_index.load()
+        assert plurum.hint_index.state == READY
+    else:
+        plurum.sync.listeners.remove(plurum.hint_index.changed)
+        plurum.hint_index = HintIndex(plurum.sessions, max_items=0)
+        plurum.sync.listeners.append(plurum.hint_index.changed)
+        await plurum.hint_index.load()
+    param: str = request.param
+    return param
 
 
 async def create(client: httpx.AsyncClient, agent: Agent, **overrides: Any) -> dict[str, Any]:

@@ -154,7 +154,13 @@ async def test_a_backend_not_chosen_follows_the_database(plurum: Plurum, tmp_pat
     )
     assert not unset.embedding_backend_chosen and chosen.embedding_backend_chosen
     try:
-        for label, expected in (("onnx/r1", "onnx"), ("torch", "torch"), ("onnx-int8/r1", None)):
+        for label, expected in (
+            ("onnx/r1", "onnx"),
+            ("torch", "torch"),
+            ("onnx-int8/r1", None),
+            ("onnx-int8/r2", None),
+            ("onnx-int8/r3", "onnx-int8"),
+        ):
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("UPDATE embedding_meta SET backend = %s WHERE id = 1", (label,))
             # a label no backend makes today (an old int8 recipe): the default, then refusal

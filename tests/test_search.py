@@ -54,7 +54,9 @@ async def test_search_finds_by_words_and_by_meaning(
     assert r.json()["results"][0]["short_id"] == ids[2]
 
 
-async def test_search_filters(client: httpx.AsyncClient, register: Register) -> None:
+async def test_search_filters(
+    client: httpx.AsyncClient, plurum: Plurum, register: Register
+) -> None:
     agent, reporter = await register(), await register()
     ids = await seed(client, agent)
     r = await client.post(
@@ -69,6 +71,7 @@ async def test_search_filters(client: httpx.AsyncClient, register: Register) -> 
     await client.post(
         f"/experiences/{ids[2]}/outcome", json={"success": True}, headers=reporter.headers
     )
+    await plurum.sync.catch_up()  # the tailer's work: an outcome does not wait for the index
     r = await client.post(
         "/experiences/search",
         json={"query": "index postgres node docker", "min_quality_score": 0.1, "min_relevance": 0},

@@ -62,6 +62,11 @@ async def test_filters_apply_before_truncation(
         f"/experiences/{TARGET}/outcome", json={"success": True}, headers=reporter.headers
     )
     assert r.status_code == 201, r.text
+    # an outcome moves only the quality score: its answer does not wait for the full-text
+    # index, whose quality pre-filter catches up from the change sequence (the tailer, every
+    # half second; here at once). Until then only the vector side, which reads the database,
+    # sees the new score; the outcome's change row is committed with it, so it is never lost.
+    await plurum.sync.catch_up()
     good = await ranks(client, QUERY, owner.headers, min_quality_score=0.1, limit=50)
     assert good == {TARGET: (1, 1)}
 

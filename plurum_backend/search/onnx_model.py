@@ -27,21 +27,28 @@ import numpy as np
 
 from plurum_backend.errors import ConfigError
 
-# Bump when the export or quantisation recipe changes: it names the export file, so an old
-# export is never loaded by mistake.
-RECIPE = 2
+# Bump when a backend's export or quantisation recipe changes: it names the export file, so
+# an old export is never loaded by mistake. Recipe 3: the residual Add and LayerNormalization
+# stay two standard ops (ONNX Runtime's fused SkipLayerNormalization kernel is 5x slower on
+# this CPU), and int8 also quantises the fused attention's Q/K/V projection (QAttention).
+FILE_RECIPE = {"onnx": 3, "onnx-int8": 3}
 # The part of the recipe that decides the vectors, per backend: what the database records as
-# the maker of its vectors. The fp32 graph of recipe 2 computes what recipe 1's did (cosine
+# the maker of its vectors. The fp32 graphs of recipes 2 and 3 compute what recipe 1's did (cosine
 # 1.0000 to torch either way), so a database embedded by `onnx/r1` needs no re-embedding;
-# int8 recipe 2 quantises a different graph and makes (slightly) different vectors.
-VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 2}
+# each int8 recipe quantises a different graph and makes (slightly) different vectors.
+VECTOR_RECIPE = {"onnx": 1, "onnx-int8": 3}
 BATCH_SIZE = 32
+# ONNX Runtime's own graph optimisations, left out when a session loads: SkipLayerNormFusion
+# would put back the SkipLayerNormalization kernel the export avoids (one 256x384 call: 0.47
+# ms against 0.09 ms for Add + LayerNormalization, ORT 1.32 on one thread; a fifth of int8's
+# time on a 256-token text).
+DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def onnx_path(model_dir: Path, model_name: str, backend: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("_") or "model"
-    return model_dir / f"{slug}-{backend}-r{RECIPE}.onnx"
+    return model_dir / f"{slug}-{backend}-r{FILE_RECIPE[backend]}.onnx"
 
 
 def export(source: str, target: Path, quantize: bool) -> None:
@@ -52,10 +59,12 @@ def export(source: str, target: Path, quantize: bool) -> None:
       against NaN rows (``IsNaN`` + ``Where`` on every attention matrix), a third of ONNX
       Runtime's time on a 256-token text, for rows that a real mask never has;
     - ONNX Runtime's BERT fusions then replace each layer's attention by one ``Attention``
-      kernel, and fuse the embeddings, LayerNorms and GELUs (same vectors: cosine 1.0000);
-    - int8 quantises the weight matrices of every MatMul, one scale per output channel (the
-      embeddings and attention's activation products stay fp32). One scale per matrix, ONNX
-      Runtime's default, left SciFact abstracts at cosine 0.90 to torch fp32 (min 0.79).
+      kernel, and fuse the embeddings and GELUs (same vectors: cosine 1.0000); the residual
+      Add + LayerNormalization pairs are left unfused (``SkipLayerNormalization`` is slower);
+    - int8 quantises the weight matrices of every MatMul and of each fused attention's Q/K/V
+      projection (``QAttention``), one scale per output channel (the embeddings, attention
+      scores and softmax stay fp32). One scale per matrix, ONNX Runtime's default, left
+      SciFact abstracts at cosine 0.90 to torch fp32 (min 0.79).
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -103,7 +112,9 @@ def export(source: str, target: Path, quantize: bool) -> None:
                 str(quantized),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                op_types_to_quantize=["MatMul"],
+                # "Attention": the fused op's Q/K/V projection (a third of the weights) runs
+                # in int8 as QAttention; its scores and softmax stay fp32
+                op_types_to_quantize=["MatMul", "Attention"],
                 # the fused kernels are ONNX Runtime's own ops: their outputs are fp32
                 extra_options={
                     "MatMulConstBOnly": True,
@@ -118,13 +129,21 @@ def _fused(traced: Path, fused: Path, config: Any) -> Path:
     """The graph with ONNX Runtime's BERT fusions, or as traced if this model has no BERT
     attention to fuse (another architecture named by PLURUM_EMBEDDING_MODEL)."""
     from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
 
     heads = int(getattr(config, "num_attention_heads", 0) or 0)
     hidden = int(getattr(config, "hidden_size", 0) or 0)
     if not heads or not hidden:
         return traced
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False  # see DISABLED_OPTIMIZERS
     model = optimizer.optimize_model(
-        str(traced), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+        str(traced),
+        model_type="bert",
+        num_heads=heads,
+        hidden_size=hidden,
+        opt_level=0,
+        optimization_options=options,
     )
     if not model.get_fused_operator_statistics().get("Attention"):
         return traced
@@ -180,7 +199,10 @@ class OnnxEncoder:
             # CPU from the event loop and PostgreSQL between model calls
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = self._ort.InferenceSession(
-                str(self._file), options, providers=["CPUExecutionProvider"]
+                str(self._file),
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=DISABLED_OPTIMIZERS,
             )
             self._sessions[threads] = session
         return session

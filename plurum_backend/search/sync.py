@@ -9,7 +9,10 @@ or outdated index directory, or a crash during a rebuild all leave the cursor at
 
 Under load the writes of many requests share one Tantivy commit (``refresh`` takes whatever
 is pending when it gets the lock), and the tailer skips the changes this process has already
-indexed itself, so each write costs the index about one commit, not two.
+indexed itself, so each write costs the index about one commit, not two. Changes this process
+committed without waiting for the index (``defer``: an outcome's or a vote's new quality
+score) ride along with the next ``refresh`` commit, or the tailer applies them within its
+half second, whichever comes first.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import errno
 import logging
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +32,7 @@ from plurum_backend.search.documents import index_doc
 from plurum_backend.search.fulltext import FulltextIndex
 from plurum_backend.store import changes
 from plurum_backend.store.faults import is_fault, summary
+from plurum_backend.store.models import Experience
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -48,11 +52,15 @@ class IndexSync:
         self._pending: set[uuid.UUID] = set()  # committed here, not yet indexed
         self._pending_seqs: set[int] = set()
         self._indexed_seqs: set[int] = set()  # changes refresh indexed that follow may skip
+        self._deferred: dict[int, uuid.UUID] = {}  # committed here, left to the next commit
         # A failed Tantivy commit leaves its writer unusable (later commits silently drop
         # documents), so the next apply reopens the index first. ``disk_full`` says the
         # failure was a full disk: writes are refused (507) until an apply succeeds again.
         self._writer_broken = False
         self.disk_full = False
+        # told of every applied change, after the index took it: (experiences as they are
+        # now, ids no longer in the database); services/hint_index.py follows the sequence so
+        self.listeners: list[Callable[[list[Experience], list[uuid.UUID]], Awaitable[None]]] = []
 
     async def _apply(self, ids: Iterable[uuid.UUID], cursor: changes.Cursor | None) -> None:
         wanted = sorted(set(ids))
@@ -74,6 +82,17 @@ class IndexSync:
                 ) from exc
             raise
         self.disk_full = False
+        if self.listeners:
+            present = {e.id for e in found}
+            deleted = [i for i in wanted if i not in present]
+            for listener in self.listeners:
+                await listener(found, deleted)
+
+    def defer(self, changes_made: Iterable[tuple[int, uuid.UUID]]) -> None:
+        """Changes (seq, experience) committed by this process that need not be searchable
+        before its answer: the next ``refresh`` takes them into its commit, else the tailer
+        applies them from the change sequence (committed, so never lost)."""
+        self._deferred.update(changes_made)
 
     async def refresh(self, ids: Iterable[uuid.UUID], seqs: Iterable[int] = ()) -> None:
         """Index what this process just committed, at once (its writer reads its own writes).
@@ -91,6 +110,9 @@ class IndexSync:
                 return  # indexed by an earlier holder, or catch_up reopens and rebuilds
             taken, self._pending = self._pending, set()
             taken_seqs, self._pending_seqs = self._pending_seqs, set()
+            deferred, self._deferred = self._deferred, {}
+            taken |= set(deferred.values())
+            taken_seqs |= set(deferred)
             try:
                 await self._apply(taken, None)
             except Exception as exc:
@@ -134,6 +156,8 @@ class IndexSync:
                 last = batch[-1]
                 todo = [e for _, seq, e in batch if seq not in self._indexed_seqs]
                 self._indexed_seqs.difference_update(seq for _, seq, _ in batch)
+                for _, seq, _ in batch:  # applied here: no later refresh need take it
+                    self._deferred.pop(seq, None)
                 if todo:
                     await self._apply(todo, (last[0], last[1]))
                 else:

@@ -24,6 +24,9 @@ from plurum_backend.store import usage as usage_store
 HISTORY_DAYS = 90
 ACTIVITY_DAYS = 30
 RECENT_DAYS = 30
+# A knowledge gap is shown on /insights once this many different askers hit it (anonymous
+# searches count as one); until then only to the agent that asked (docs/web.md).
+GAP_ASKERS = 2
 
 
 class View(BaseModel):
@@ -190,7 +193,9 @@ async def insights(db: AsyncSession, viewer: uuid.UUID | None, limit: int) -> In
     since = now - timedelta(days=ACTIVITY_DAYS)
     per_day = await store.per_day(db, viewer, since)
     searches = {d: n for d, kind, n in await usage_store.per_day(db, since) if kind == "search"}
-    gaps = await usage_store.top_queries(db, recent, limit, unanswered=True)
+    gaps = await usage_store.top_queries(
+        db, recent, limit, unanswered=True, shared_by=GAP_ASKERS, viewer=viewer
+    )
     return Insights(
         most_acquired=[
             Acquired(experience=render.experience_card(e, u), acquisitions=e.acquisitions)

@@ -286,7 +286,7 @@ async def acquire(tx: Tx, identifier: str, agent: Agent, mode: str) -> s.Acquire
 async def _rescore(tx: Tx, exp: Experience, half_life_days: float) -> None:
     await rescore.rescore(tx.db, [exp], half_life_days=half_life_days)
     await tx.db.refresh(exp)
-    tx.touch(exp.id)
+    tx.touch(exp.id, at_once=False)  # only its quality moved: the tailer indexes it
 
 
 async def report_outcome(

@@ -22,9 +22,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from plurum_backend import schemas as s
 from plurum_backend.runtime import Plurum, Tx
 from plurum_backend.services.environment import ENVIRONMENT_WEIGHT, fit, leaning
+from plurum_backend.services.hint_index import HINT_KINDS
 from plurum_backend.store import environments as environment_store
 from plurum_backend.store import hints as store
 from plurum_backend.store.models import Experience, ExperienceItem, Session
@@ -36,7 +39,6 @@ MAX_HINTS = 3
 FLOOR = 0.66
 CANDIDATES = 24  # nearest items read before keeping one per experience
 GOT_PAST_MAX = 3
-HINT_KINDS = ("dead_end", "gotcha")
 ITEM_KINDS = ("dead_end", "gotcha", "breakthrough")
 MAX_TEXT = 2000  # the model reads ~256 tokens; longer text only costs tokenizing
 _KEYS = ("description", "reason", "workaround", "impact", "error", "message")
@@ -63,15 +65,16 @@ async def embed_entry(plurum: Plurum, content: Mapping[str, Any]) -> list[float]
     if not text or not plurum.settings.hints:
         return None
     vector = await plurum.embedder.aembed_once(text)  # not cached: entries are new text
-    return [float(x) for x in vector]
+    made: list[float] = vector.tolist()  # Python floats, for the vector column
+    return made
 
 
 class EntryHints:
-    """One entry's embedding and hints, worked out beside the entry's other work: the
-    embedding starts when the object is made (the caller screens the text meanwhile) and the
-    nearest items are looked up, on a connection of their own, while the entry is inserted.
-    An entry that gets no hint thus waits for its embedding and little else. ``close()``
-    cancels whatever still runs (a request that failed on the way)."""
+    """One entry's embedding and hints. The embedding starts when the object is made, before
+    the request reads the session and inserts the entry, and runs beside all of that (the
+    model releases the interpreter); the lookup then asks the in-memory index
+    (services/hint_index.py), which answers "nothing near" without PostgreSQL for most
+    entries. ``close()`` cancels whatever still runs (a request refused on the way)."""
 
     def __init__(self, plurum: Plurum, viewer: uuid.UUID, content: Mapping[str, Any]) -> None:
         self._plurum = plurum
@@ -80,31 +83,42 @@ class EntryHints:
             embed_entry(plurum, content)
         )
         self._vector: list[float] | None = None
-        self._nearest: asyncio.Task[list[store.ItemMatch]] | None = None
+        self._stored = False  # the vector went in the INSERT
 
     async def vector(self) -> list[float] | None:
-        """The entry's vector (None: no text, or hints off); starts the lookup."""
+        """The entry's vector (None: no text, or hints off)."""
         self._vector = await self._embedding
-        if self._vector is not None and self._nearest is None:
-            self._nearest = asyncio.create_task(nearest(self._plurum, self._vector, self._viewer))
         return self._vector
+
+    def ready(self) -> list[float] | None:
+        """The vector if the embedding has already finished (then it goes in the INSERT)."""
+        task = self._embedding
+        if task.done() and not task.cancelled() and task.exception() is None:
+            self._vector = task.result()
+            self._stored = True
+        return self._vector
+
+    async def store(self, tx: Tx, entry_id: uuid.UUID) -> None:
+        """Store the vector on the entry, if the INSERT did not carry it (an UPDATE in the
+        same transaction: the INSERT did not wait for the embedding)."""
+        if self._vector is not None and not self._stored:
+            await store.set_entry_vector(tx.db, entry_id, self._vector)
 
     async def hints(self, tx: Tx, packages: Mapping[str, str] | None) -> list[s.Hint]:
         """The hints, after ``vector``: with the caller's ``packages``, advice that worked on
         versions like theirs ranks higher and each hint carries its ``environment_fit``."""
-        if self._nearest is None or self._vector is None:
+        if self._vector is None:
             return []
-        return await shape(tx, await self._nearest, self._vector, packages)
+        matches = await nearest(self._plurum, self._vector, self._viewer, db=tx.db)
+        return await shape(tx, matches, self._vector, packages)
 
     async def close(self) -> None:
-        for task in (self._embedding, self._nearest):
-            if task is None:
-                continue
-            if not task.done():
-                task.cancel()
-            # the request's own error is the one raised; this one is only collected
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await task
+        task = self._embedding
+        if not task.done():
+            task.cancel()  # a model call not yet started is skipped
+        # the request's own error is the one raised; this one is only collected
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
 
 
 def _success_rate(match: store.ItemMatch) -> float | None:
@@ -113,9 +127,27 @@ def _success_rate(match: store.ItemMatch) -> float | None:
 
 
 async def nearest(
-    plurum: Plurum, vector: Sequence[float], viewer: uuid.UUID, floor: float = FLOOR
+    plurum: Plurum,
+    vector: Sequence[float],
+    viewer: uuid.UUID,
+    floor: float = FLOOR,
+    db: AsyncSession | None = None,
 ) -> list[store.ItemMatch]:
-    """Other agents' dead ends and gotchas at least ``floor`` close, nearest first."""
+    """Other agents' dead ends and gotchas at least ``floor`` close, nearest first.
+
+    The in-memory index proposes the experiences with such an item (none, for most entries:
+    then PostgreSQL is not asked at all) and PostgreSQL answers for those alone, with the
+    visibility rule; before the index has loaded, or past its size, PostgreSQL's HNSW index
+    answers alone, on the vector pool. ``db``: a session for the first case (the request's).
+    """
+    proposed = plurum.hint_index.candidates(vector, viewer, floor)
+    if proposed is not None:
+        if not proposed:
+            return []
+        if db is not None:
+            return await _items_near(db, vector, proposed, viewer, floor)
+        async with plurum.sessions() as own:
+            return await _items_near(own, vector, proposed, viewer, floor)
     async with plurum.vectors.connect() as vectors:
         return await store.nearest_items(
             vectors,
@@ -125,6 +157,24 @@ async def nearest(
             min_similarity=floor,
             limit=CANDIDATES,
         )
+
+
+async def _items_near(
+    db: AsyncSession,
+    vector: Sequence[float],
+    proposed: Sequence[uuid.UUID],
+    viewer: uuid.UUID,
+    floor: float,
+) -> list[store.ItemMatch]:
+    return await store.items_near(
+        db,
+        vector,
+        proposed,
+        viewer=viewer,
+        kinds=HINT_KINDS,
+        min_similarity=floor,
+        limit=CANDIDATES,
+    )
 
 
 async def shape(
@@ -187,7 +237,8 @@ async def find(
     packages: Mapping[str, str] | None = None,
 ) -> list[s.Hint]:
     """The hints of an entry whose vector is known (benchmarks; entries use EntryHints)."""
-    return await shape(tx, await nearest(plurum, vector, viewer, floor), vector, packages)
+    matches = await nearest(plurum, vector, viewer, floor, db=tx.db)
+    return await shape(tx, matches, vector, packages)
 
 
 def announce(tx: Tx, session: Session, entry_id: uuid.UUID, hints: list[s.Hint]) -> None:

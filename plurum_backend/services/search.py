@@ -100,7 +100,7 @@ async def candidates(
             found = plurum.index.search(
                 query, audience=audience, tags=tags, min_quality=min_quality, limit=depth
             )
-            return found, plurum.index.terms(query)
+            return found, plurum.index.terms(query, audience)
 
         bm25 = asyncio.ensure_future(anyio.to_thread.run_sync(fulltext_side))
     vector: list[Hit] = []

@@ -108,34 +108,46 @@ def _require_open(session: Session, action: str) -> None:
 async def log_entry(
     plurum: Plurum, tx: Tx, session_id: uuid.UUID, agent: Agent, body: s.EntryRequest
 ) -> s.EntryCreated:
-    if plurum.settings.hints:
-        # the entry's embedding is a vector: refused if plurum reembed switched the embedder,
-        # and the swap waits for this write. Held before the session row is locked, as the
-        # swap locks the embedder record first and open sessions after (no deadlock).
-        await vectors.hold(plurum.embedder, tx.db)
-    session = await _own_session(tx, session_id, agent, "log to")
-    _require_open(session, "take entries")
     scrub = Scrub(screen=True)
     where = f"entry ({body.entry_type})"
-    content = scrub.object(
-        normalize_entry(body.entry_type, body.content),
-        where,
-        artifact=body.entry_type == "artifact",
-    )
-    environment = environment_of(scrub, body.environment) or session.environment
-    pending = hints.EntryHints(plurum, agent.id, content)  # the embedding starts now
+    refused: Invalid | None = None
     try:
-        held.hold_session(session, await scrub.reasons())  # the screen runs beside it
+        content = scrub.object(
+            normalize_entry(body.entry_type, body.content),
+            where,
+            artifact=body.entry_type == "artifact",
+        )
+    except Invalid as exc:  # raised after the session checks, whose answers come first
+        refused, content = exc, {}
+    # The embedding starts first and runs beside everything below (the model releases the
+    # interpreter): with a core free for the model, an entry that gets no hint waits for the
+    # longer of the two, not their sum (docs/hints.md, Cost). A refused request cancels it
+    # (a model call not yet started is skipped).
+    pending = hints.EntryHints(plurum, agent.id, content)
+    try:
+        if plurum.settings.hints:
+            # the entry's embedding is a vector: refused if plurum reembed switched the
+            # embedder, and the swap waits for this write. Held before the session row is
+            # locked, as the swap locks the embedder record first and open sessions after.
+            await vectors.hold(plurum.embedder, tx.db)
+        session = await _own_session(tx, session_id, agent, "log to")
+        _require_open(session, "take entries")
+        if refused is not None:
+            raise refused
+        environment = environment_of(scrub, body.environment) or session.environment
+        held.hold_session(session, await scrub.reasons())
         entry = Entry(
             id=uuid.uuid4(),
             session_id=session.id,
             entry_type=body.entry_type,
             content=content,
-            embedding=await pending.vector(),  # the lookup runs during the insert
+            embedding=pending.ready(),  # when the embedding already finished; else below
         )
         tx.db.add(entry)
         await tx.db.flush()
         await tx.db.refresh(entry)
+        await pending.vector()
+        await pending.store(tx, entry.id)
         found = await pending.hints(tx, (environment or {}).get("packages"))
     finally:
         await pending.close()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, case, cast, delete, func, insert, select
+from sqlalchemy import Date, Float, String, case, cast, delete, func, insert, or_, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,20 +85,33 @@ async def search_stats(db: AsyncSession, since: datetime) -> dict[str, Any]:
 
 
 async def top_queries(
-    db: AsyncSession, since: datetime, limit: int, *, unanswered: bool
+    db: AsyncSession,
+    since: datetime,
+    limit: int,
+    *,
+    unanswered: bool,
+    shared_by: int = 1,
+    viewer: uuid.UUID | None = None,
 ) -> list[tuple[str, int, float]]:
     """The most frequent recorded queries (lower-cased, trimmed): (query, times, mean results).
 
     ``unanswered``: only searches that returned nothing — what agents look for and lack.
+    ``shared_by``: only queries asked by at least that many different askers (each agent is
+    one, anonymous searches together are one), except those ``viewer`` asked itself: one
+    agent's query text, which may name its private work, is never shown to anyone else.
     """
     text = func.lower(func.btrim(E.query))
     conditions = [E.kind == "search", E.created_at >= since, E.query.is_not(None)]
     if unanswered:
         conditions.append(E.result_count == 0)
+    asker = func.coalesce(cast(E.agent_id, String), "anonymous")
+    shared = func.count(func.distinct(asker)) >= shared_by
+    asked_it = func.bool_or(E.agent_id == viewer) if viewer is not None else None
     rows = await db.execute(
         select(text, func.count(), func.avg(cast(E.result_count, Float)))
         .where(*conditions)
         .group_by(text)
+        .having(shared if asked_it is None else or_(shared, asked_it))
         .order_by(func.count().desc(), text)
         .limit(limit)
     )

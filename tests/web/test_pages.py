@@ -359,9 +359,10 @@ def test_insights_show_unanswered_searches_as_knowledge_gaps(
     # a tag nothing carries: the search returns nothing, from the page and from the API
     page.goto(site + "/search?q=quantum+teapot+calibration&tags=nosuchtag")
     expect(page.locator("#found")).to_have_text("0 results")
-    api.call(
+    api.call(  # a second asker: a gap is shown to everyone once two have hit it
         "POST",
         "/experiences/search",
+        seeded.alice,
         json={"query": "Quantum teapot calibration ", "tags": ["nosuchtag"]},
     )
     # search events are written in batches every half second (services/usage.SearchLog):
@@ -380,3 +381,35 @@ def test_insights_show_unanswered_searches_as_knowledge_gaps(
     searches = page.locator(".counts div", has_text="searches, last 24 h").locator("dd")
     assert int(searches.inner_text()) >= 2
     no_console_errors(page)
+
+
+def test_a_gap_only_one_agent_hit_is_shown_to_that_agent_alone(
+    page: Page, site: str, api: Api, seeded: Seeded
+) -> None:
+    # the query text may name the agent's private work: nobody else reads it on /insights
+    query = "orbital payroll reconciliation for project nightjar"
+    api.call(
+        "POST", "/experiences/search", seeded.bob, json={"query": query, "tags": ["nosuchtag"]}
+    )
+    sign_in(page, site, seeded.bob)
+    gaps = page.locator("section[aria-labelledby=gaps] tbody")
+    deadline = time.monotonic() + 5  # search events are written every half second
+    while True:
+        page.goto(site + "/insights")
+        if query in gaps.inner_text() or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    expect(gaps).to_contain_text(query)
+    assert query not in httpx.get(site + "/insights").text  # anonymous
+    assert query not in api_page(site, seeded.alice, "/insights")  # another agent
+    no_console_errors(page)
+
+
+def api_page(site: str, agent: Agent, path: str) -> str:
+    """A page as ``agent`` sees it, signed in through the sign-in form with httpx."""
+    with httpx.Client(base_url=site, follow_redirects=True) as http:
+        http.get("/signin")
+        http.post("/signin", data={"api_key": agent.key, "csrf": http.cookies["plurum_csrf"]})
+        text = http.get(path).text
+        assert "Sign out" in text
+        return text
