@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from plurum_backend.errors import ConfigError
 from plurum_backend.store import migrate
-from plurum_backend.store.database import Database, check_server, vector_engine
+from plurum_backend.store.database import Database, async_engine, check_server, vector_engine
 
 
 def url_for(database: Database, name: str, user: str | None = None) -> str:
@@ -154,3 +156,47 @@ async def test_vector_pool_keeps_options_given_in_the_url(database: Database) ->
     finally:
         await engine.dispose()
     assert tuple(row) == ("12345ms", "off")
+
+
+@pytest.mark.parametrize("pool", ["request", "vector"])
+async def test_a_pooled_connection_the_server_closed_is_replaced_without_a_round_trip(
+    database: Database, pool: str
+) -> None:
+    """Checkout asks the socket, not the server: a live connection is lent without a
+    statement (no pre-ping ``SELECT 1``), and one whose backend was terminated is dropped
+    and replaced, so the next statement succeeds instead of failing."""
+    engine = (async_engine if pool == "request" else vector_engine)(database, pool_size=1)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    # SQLAlchemy's pre-ping goes through the dialect, not the events
+    pings: list[DBAPIConnection] = []
+    ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: DBAPIConnection) -> bool:
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]
+    try:
+        async with engine.connect() as conn:
+            first = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        statements.clear()
+        async with engine.connect() as conn:  # the same live connection, nothing sent first
+            again = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again == first
+        assert statements == ["SELECT pg_backend_pid()"]
+        assert pings == []
+        async with await psycopg.AsyncConnection.connect(database.url, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            for _ in range(100):  # the backend exits and its socket closes
+                gone = await admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (first,)
+                )
+                if await gone.fetchone() is None:
+                    break
+                await asyncio.sleep(0.02)
+        async with engine.connect() as conn:
+            replaced = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert replaced != first
+    finally:
+        await engine.dispose()

@@ -87,6 +87,7 @@ async def test_latency_smoke(database: Database) -> None:
         keep=None,
         shared_buffers=None,
         import_only=False,
+        index_after=True,  # the HNSW graphs dropped for the load and built after it
     )
     report = await latency.run(args, database)
     assert [st.experiences for st in report.stages] == [30, 60]

@@ -159,7 +159,27 @@ async def rank(
 ) -> list[Fused]:
     """Every candidate, best first, with the rank each side gave it, its cosine similarity
     and its calibrated relevance (``tuning``: the module's ``TUNING`` unless given)."""
-    tuning = tuning or TUNING
+    ranked, _ = await _rank(
+        plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality, mode=mode,
+        tuning=tuning or TUNING, clusters=False,
+    )  # fmt: skip
+    return ranked
+
+
+async def _rank(
+    plurum: Plurum,
+    *,
+    query: str,
+    viewer: uuid.UUID | None,
+    tags: list[str],
+    min_quality: float | None,
+    mode: Mode,
+    tuning: Tuning,
+    clusters: bool,
+) -> tuple[list[Fused], dict[uuid.UUID, uuid.UUID]]:
+    """``rank``, and (``clusters``) the cluster of every candidate in one, looked up on a
+    vector connection while the candidates are ranked (CPU work that would otherwise leave
+    the database idle)."""
     found = await candidates(
         plurum,
         query=query,
@@ -170,7 +190,26 @@ async def rank(
         mode=mode,
         items=tuning.pooling != "none",
     )
-    return assessed(query, found, tuning)
+    if not clusters:
+        return assessed(query, found, tuning), {}
+    ids = list(
+        dict.fromkeys([*(h.id for h in found.fulltext), *found.similarity, *found.signature])
+    )
+    lookup = asyncio.ensure_future(_clusters_of(plurum, ids))
+    try:
+        for _ in range(3):  # let it check out and send its statement before ranking
+            await asyncio.sleep(0)
+        ranked = assessed(query, found, tuning)
+    except BaseException:
+        lookup.cancel()
+        await asyncio.gather(lookup, return_exceptions=True)
+        raise
+    return ranked, await lookup
+
+
+async def _clusters_of(plurum: Plurum, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    async with plurum.vectors.connect() as vectors:
+        return await similarity_store.clusters_of(vectors, ids)
 
 
 def assessed(query: str, found: Candidates, tuning: Tuning = TUNING) -> list[Fused]:
@@ -284,12 +323,15 @@ async def relevant_hits(
 
     With the caller's ``packages``, advice that worked on versions like theirs moves up.
     """
-    ranked = await rank(plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality)
+    ranked, clustered = await _rank(
+        plurum, query=query, viewer=viewer, tags=tags, min_quality=min_quality, mode="hybrid",
+        tuning=TUNING, clusters=True,
+    )  # fmt: skip
     passed = answered(ranked, min_relevance)
     if packages:
         passed = await prefer_fitting(db, passed, packages, window=max(3 * limit, 30))
     # One card per cluster of near-duplicates, where its best-ranked member matched.
-    cluster_of = await duplicates.clusters_of(db, [f.id for f in passed])
+    cluster_of = {f.id: clustered[f.id] for f in passed if f.id in clustered}
     passed = duplicates.one_per_cluster(passed, cluster_of)
     # A hit the local index still holds after another replica hid it is dropped by the
     # visibility check here; then the next ones are read, until `limit` are found.

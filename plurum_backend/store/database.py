@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from plurum_backend.errors import ConfigError
 
@@ -93,9 +96,52 @@ def async_engine(
         connect_args["options"] = " ".join(filter(None, merged))
         url, bounded = url.difference_update_query(["options"]), {**bounded}
         bounded["connect_args"] = connect_args
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **bounded
+    return checked_on_checkout(
+        create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **bounded)
     )
+
+
+# -- liveness on checkout ----------------------------------------------------------------------
+# A pooled connection can be dead when it is taken: the server restarted (the embedded one is
+# supervised and restarted), an administrator ended the backend, a failover. SQLAlchemy's
+# `pool_pre_ping` finds out with a `SELECT 1`: one round trip on every checkout, and a search
+# takes three (request, vector and rate-limit pools), about 1 ms of its time on this machine.
+# Here the socket is asked instead, without a round trip: an idle connection has nothing to
+# read, so a readable (or hung-up) socket means the server closed it or sent its "terminating
+# connection" error before closing. That connection is dropped and, as pre-ping does, every
+# connection pooled before it (after a restart they are all dead); the pool connects anew.
+# What neither check sees (a peer that vanished without closing, a server that dies between
+# checkout and the statement) fails on the statement and is answered 503 (store/faults.py);
+# the pool then drops that connection too (SQLAlchemy invalidates on a disconnect error).
+_UNREAD = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+
+def closed_by_server(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """Has the server closed (or started closing) this idle connection? No round trip."""
+    if connection.closed or connection.broken:
+        return True
+    try:
+        fd = connection.pgconn.socket
+    except psycopg.OperationalError:  # libpq has no socket any more
+        return True
+    poll = select.poll()
+    poll.register(fd, _UNREAD)
+    return bool(poll.poll(0))
+
+
+def _check_on_checkout(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    driver = record.driver_connection
+    if driver is not None and closed_by_server(driver):
+        # the pool reconnects this one (two attempts) and drops the others pooled before it
+        raise exc.InvalidatePoolError("the server closed this pooled connection")
+
+
+def checked_on_checkout(engine: AsyncEngine) -> AsyncEngine:
+    """Drop dead pooled connections when they are checked out, without a round trip."""
+    event.listen(engine.sync_engine, "checkout", _check_on_checkout)
+    return engine
 
 
 # -- bounded waits ----------------------------------------------------------------------------
@@ -172,14 +218,15 @@ def vector_engine(db: Database, pool_size: int = 5, timeout_s: float | None = No
             ],
         )
     )
-    return create_async_engine(
-        url.difference_update_query(["options"]),
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        isolation_level="AUTOCOMMIT",
-        connect_args={**connect_args, "options": options},
-        **bounded,
+    return checked_on_checkout(
+        create_async_engine(
+            url.difference_update_query(["options"]),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            isolation_level="AUTOCOMMIT",
+            connect_args={**connect_args, "options": options},
+            **bounded,
+        )
     )
 
 

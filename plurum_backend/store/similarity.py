@@ -72,3 +72,19 @@ async def cosines(
         return {}
     rows = await _rows(vectors, _COSINES, embedding, ids)
     return {i: float(c) for i, c in rows}  # type: ignore[arg-type]
+
+
+_CLUSTERS = (
+    "SELECT experience_id, cluster_id FROM cluster_members WHERE experience_id = ANY(%(ids)s)"
+)
+
+
+async def clusters_of(
+    vectors: AsyncConnection, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Which of ``ids`` are in a cluster of near-duplicates, and which (as
+    ``store.clusters.cluster_of``, on a vector connection: search asks it for every
+    candidate while it ranks them, outside the request's transaction)."""
+    if not ids:
+        return {}
+    return dict(await _rows(vectors, _CLUSTERS, "", ids))  # type: ignore[arg-type]

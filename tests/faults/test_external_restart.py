@@ -1,8 +1,8 @@
 """Stop and start an external PostgreSQL under a stream of writes and searches.
 
 Plurum does not manage an external server: while it is down every request that needs it
-answers 503 with Retry-After; once it is back the pools reconnect (pre-ping drops the dead
-connections), the pulse hub re-establishes LISTEN and delivers what was committed meanwhile,
+answers 503 with Retry-After; once it is back the pools reconnect (the checkout check drops the
+dead connections), the pulse hub re-establishes LISTEN and delivers what was committed meanwhile,
 and the full-text tailer resumes from its cursor. No 500, no acknowledged write lost.
 """
 
