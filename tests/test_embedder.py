@@ -114,3 +114,17 @@ def test_int8_export_quantises_the_attention_projection_too() -> None:
             )
             loaded = onnx.load(options.optimized_model_filepath, load_external_data=False)
         assert all(node.op_type != "SkipLayerNormalization" for node in loaded.graph.node)
+
+
+def test_int8_batches_dealt_over_threads_keep_each_text_s_vector_and_row() -> None:
+    """A batch on several threads runs its texts on one-thread sessions side by side: every
+    row must be the vector that text gets alone, in the caller's order."""
+    model = shared_embedder(backend="onnx-int8", model_dir=MODEL_DIR)._model
+    texts = [
+        f"{word} failed while building the wheel for psycopg" * n
+        for n, word in enumerate(["pip", "uv", "poetry", "conda", "hatch", "pdm", "rye"], start=1)
+    ]
+    alone = np.stack([model.encode([t], 1)[0] for t in texts])
+    for threads in (2, 3):
+        assert np.array_equal(model.encode(texts, threads), alone)
+    assert model.encode([], 2).shape == (0, alone.shape[1])
